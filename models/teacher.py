@@ -1,0 +1,74 @@
+"""The fine-tuned teacher: trained once, cached under a hash of everything that shapes it.
+
+    ranker, folder, report = get_teacher(TeacherConfig(), DataConfig())
+
+The cache key covers the base model, the data config and the training hyper-parameters; a changed
+value trains a new teacher, an unchanged one loads in seconds. Training checkpoints land next to
+the final folder, so an interrupted `rankbench train` resumes where it stopped.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from models.data import DataConfig, load_data
+from models.movielens import cache_root
+from models.presets import PRESETS, load_ranker
+from models.ranker import BertRanker
+from models.requests import RankingData
+from models.train import TrainConfig, train
+
+REPORT_FILE = "train_report.json"
+
+
+@dataclass(frozen=True)
+class TeacherConfig:
+    base: str = "minilm-l6"  # a preset name or a local model folder
+    max_length: int = 96  # tokens per (context, candidate) pair
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self):
+        if isinstance(self.train, dict):
+            object.__setattr__(self, "train", TrainConfig(**self.train))
+
+
+def _base_identity(base: str) -> str:
+    if base in PRESETS:
+        return base
+    folder = Path(base)
+    files = sorted((p.name, p.stat().st_size) for p in folder.glob("*") if p.is_file())
+    return json.dumps([str(folder.resolve()), files])
+
+
+def teacher_key(config: TeacherConfig, data_config: DataConfig) -> str:
+    blob = json.dumps({"base": _base_identity(config.base), "max_length": config.max_length,
+                       "train": asdict(config.train), "data": data_config.to_dict()}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def teacher_dir(config: TeacherConfig, data_config: DataConfig, cache: Path | None = None) -> Path:
+    return (cache or cache_root()) / "teachers" / teacher_key(config, data_config)
+
+
+def get_teacher(config: TeacherConfig, data_config: DataConfig, data: RankingData | None = None,
+                cache: Path | None = None, progress: bool = True) -> tuple[BertRanker, Path, dict]:
+    root = teacher_dir(config, data_config, cache)
+    final = root / "model"
+    if (final / REPORT_FILE).is_file():
+        return BertRanker.load(final), final, json.loads((final / REPORT_FILE).read_text())
+    data = data or load_data(data_config)
+    ranker = load_ranker(config.base, seed=config.train.seed, max_length=config.max_length)
+    report = train(ranker, data.train, config.train, checkpoint_dir=root / "checkpoint",
+                   desc="fine-tuning teacher", progress=progress)
+    report.update(base=config.base, key=root.name, train=asdict(config.train), data=data_config.to_dict())
+    staging = root / "model.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    ranker.save(staging)
+    (staging / REPORT_FILE).write_text(json.dumps(report, indent=1))
+    shutil.rmtree(final, ignore_errors=True)
+    staging.rename(final)  # the report file marks a complete teacher
+    shutil.rmtree(root / "checkpoint", ignore_errors=True)
+    return ranker, final, report
