@@ -1,0 +1,114 @@
+"""Export an "hf" ranker folder to an fp32 ONNX file with dynamic batch and sequence axes.
+
+    from models.onnx_export import export_onnx, cached_onnx
+    path = export_onnx("runs/x/teacher", "runs/x/teacher/onnx/model.onnx")   # exports (or reuses)
+    path = cached_onnx("runs/x/teacher")            # the same, at the default place next to the model
+
+The loaded torch module is exported (torch.onnx.export, TorchScript path: onnxscript is not installed
+here), so whatever `models.ranker.load_model` builds -- pruned heads, per-layer FFN widths,
+adapters -- is what the graph contains. Inputs: input_ids / attention_mask / token_type_ids (int64,
+[batch, sequence]); output: logits [batch, 1].
+
+The export is cached: a sidecar `<out>.source.json` records a fingerprint of the source folder's
+config and weights, and a later call with the same fingerprint returns the file as it is. Files are
+written to a temporary name and renamed, so an interrupted export never looks finished.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+ONNX_OUTPUT = "logits"
+OPSET = 17
+DEFAULT_SUBDIR = "onnx"
+# Files whose content defines the exported graph (tokenizer files do not change it).
+_SOURCE_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
+
+
+def source_fingerprint(folder: str | Path) -> str:
+    folder = Path(folder)
+    digest = hashlib.sha256(f"opset={OPSET}".encode())
+    for name in _SOURCE_FILES:
+        path = folder / name
+        if path.is_file():
+            digest.update(name.encode())
+            with path.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()[:24]
+
+
+def default_onnx_path(folder: str | Path) -> Path:
+    return Path(folder) / DEFAULT_SUBDIR / "model.onnx"
+
+
+def _sidecar(out_path: Path) -> Path:
+    return out_path.with_name(out_path.name + ".source.json")
+
+
+def is_current(folder: str | Path, out_path: str | Path) -> bool:
+    out_path = Path(out_path)
+    side = _sidecar(out_path)
+    if not (out_path.is_file() and side.is_file()):
+        return False
+    try:
+        return json.loads(side.read_text()).get("fingerprint") == source_fingerprint(folder)
+    except (OSError, json.JSONDecodeError):
+        return False
+
+
+def export_onnx(folder: str | Path, out_path: str | Path, force: bool = False) -> Path:
+    """Export the ranker in `folder` to `out_path` (fp32, dynamic axes); reuse a current export."""
+    import torch
+
+    from models.ranker import load_model
+
+    folder, out_path = Path(folder), Path(out_path)
+    if not force and is_current(folder, out_path):
+        return out_path
+    model = load_model(folder).eval().float()
+    # The eager attention path traces into plain ops every ONNX consumer (ORT, TensorRT) supports.
+    if hasattr(model.config, "_attn_implementation"):
+        try:
+            model.config._attn_implementation = "eager"
+        except Exception:  # noqa: BLE001 - older/newer transformers may refuse; sdpa exports too
+            pass
+
+    class _Logits(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).logits
+
+    seq = 16
+    example = (torch.ones(2, seq, dtype=torch.long), torch.ones(2, seq, dtype=torch.long),
+               torch.zeros(2, seq, dtype=torch.long))
+    axes = {name: {0: "batch", 1: "sequence"} for name in ONNX_INPUTS}
+    axes[ONNX_OUTPUT] = {0: "batch"}
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
+    try:
+        with torch.no_grad():
+            torch.onnx.export(_Logits(model), example, str(tmp), input_names=list(ONNX_INPUTS),
+                              output_names=[ONNX_OUTPUT], dynamic_axes=axes, opset_version=OPSET,
+                              do_constant_folding=True, dynamo=False)
+        os.replace(tmp, out_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    side = _sidecar(out_path)
+    side_tmp = side.with_name(side.name + ".tmp")
+    side_tmp.write_text(json.dumps({"fingerprint": source_fingerprint(folder), "source": str(folder),
+                                    "opset": OPSET}, indent=1))
+    os.replace(side_tmp, side)
+    return out_path
+
+
+def cached_onnx(folder: str | Path) -> Path:
+    """The ONNX export of `folder` at its default place (`<folder>/onnx/model.onnx`)."""
+    return export_onnx(folder, default_onnx_path(folder))
