@@ -20,7 +20,6 @@ from models import jsonl_data, movielens
 from models.requests import Candidate, RankingData, Request
 
 BUILTIN_DATASETS = ("movielens-100k", "synthetic")
-POPULARITY_WORDS = ("very rare", "rare", "known", "popular", "very popular")
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class DataConfig:
     data_dir: str | None = None  # a folder already holding ml-100k.inter/.item/.user
     history_len: int = 5  # items in the user context, newest first
     demographics: bool = False  # add age / gender / occupation to the user context
-    popularity_in_text: bool = True  # verbalize a training-split popularity bucket into item text
+    popularity_buckets: int = 10  # verbalize a training-split popularity decile into item text (0: off)
     n_candidates: int = 100  # per evaluation request: 1 positive + (n - 1) sampled negatives
     negatives_per_positive: int = 3  # training requests: sampled negatives per positive
     train_per_user: int = 10  # training requests per user, from the most recent training items
@@ -45,6 +44,8 @@ class DataConfig:
         for name in ("history_len", "negatives_per_positive", "train_per_user"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.popularity_buckets < 0:
+            raise ValueError(f"popularity_buckets must be >= 0, got {self.popularity_buckets}")
         if self.n_candidates < 2:
             raise ValueError(f"n_candidates must be >= 2, got {self.n_candidates}")
 
@@ -69,12 +70,17 @@ def _natural(key: str):
     return (0, int(key), "") if key.isdigit() else (1, 0, key)
 
 
-def popularity_words(counts: Counter, items: list[str]) -> dict[str, str]:
-    """Map each item to one of five words by its quantile of training-split interaction counts."""
-    ranked = sorted(items, key=lambda i: (counts.get(i, 0), _natural(i)))
-    n = len(ranked)
-    return {item: POPULARITY_WORDS[min(len(POPULARITY_WORDS) - 1, k * len(POPULARITY_WORDS) // n)]
-            for k, item in enumerate(ranked)}
+def popularity_words(counts: Counter, items: list[str], buckets: int) -> dict[str, str]:
+    """Map each item to "popularity b/B" by its quantile of training-split interaction counts.
+
+    Items with equal counts share a bucket, so the text carries no more than the counts do.
+    """
+    ranked = sorted(items, key=lambda i: counts.get(i, 0))
+    first_rank: dict[int, int] = {}
+    for k, item in enumerate(ranked):
+        first_rank.setdefault(counts.get(item, 0), k)
+    return {item: f"popularity {1 + first_rank[counts.get(item, 0)] * buckets // len(ranked)}/{buckets}"
+            for item in ranked}
 
 
 def leave_one_out(name: str, interactions: list[tuple[str, str, float]], item_text: dict[str, str],
@@ -87,7 +93,8 @@ def leave_one_out(name: str, interactions: list[tuple[str, str, float]], item_te
     users = [u for u in sorted(history, key=_natural) if len(history[u]) >= 3]
     all_items = sorted(item_text, key=_natural)
     train_counts = Counter(i for u in users for i in history[u][:-2])
-    words = popularity_words(train_counts, all_items) if config.popularity_in_text else {}
+    words = popularity_words(train_counts, all_items, config.popularity_buckets) \
+        if config.popularity_buckets else {}
 
     def candidate_text(item: str) -> str:
         text = item_text[item]

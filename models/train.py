@@ -79,6 +79,9 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: int = 100  # steps between checkpoints (with a checkpoint_dir)
     max_train_requests: int | None = None  # a seeded subset of the training requests
+    # The word-embedding table is half of MiniLM's weights: updating it costs much CPU time and,
+    # with little data, buys little. Frozen by default.
+    freeze_word_embeddings: bool = True
 
     def __post_init__(self):
         unknown = set(self.losses) - set(LOSSES)
@@ -130,6 +133,11 @@ def train(ranker: BertRanker, requests: list[Request], config: TrainConfig = Tra
         targets = [targets[i] for i in keep] if targets is not None else None
     torch.manual_seed(config.seed)
     model = ranker.model
+    embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    frozen = []
+    if config.freeze_word_embeddings and embeddings is not None and embeddings.weight.requires_grad:
+        embeddings.weight.requires_grad_(False)
+        frozen.append(embeddings.weight)
     params = [p for p in model.parameters() if p.requires_grad]
     steps_per_epoch = math.ceil(len(requests) / config.batch_requests)
     total = min(config.max_steps or 10**12, steps_per_epoch * config.epochs)
@@ -177,13 +185,15 @@ def train(ranker: BertRanker, requests: list[Request], config: TrainConfig = Tra
             optimizer.step()
             scheduler.step()
             step += 1
-            losses.append(float(loss))
+            losses.append(loss.item())
             bar.update(1)
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
             if ckpt and step % config.checkpoint_every == 0:
                 _save_checkpoint(ckpt, model, optimizer, scheduler, step, losses)
     bar.close()
     model.eval()
+    for weight in frozen:
+        weight.requires_grad_(True)
     seconds = time.perf_counter() - start
     return {"steps": step, "seconds": seconds, "final_loss": float(np.mean(losses[-50:])) if losses else None,
             "loss_curve": losses[::max(1, len(losses) // 200)], "requests": len(requests)}
