@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+from transformers.models.bert.modeling_bert import BertOutput
 
 from models.requests import Request
 
@@ -23,32 +24,81 @@ DEFAULT_MAX_LENGTH = 128
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
+class BottleneckAdapter(torch.nn.Module):
+    """A Houlsby-style bottleneck: h + up(gelu(down(h))). `up` starts at zero, so a fresh adapter is
+    the identity and training starts from the pre-trained model's behaviour."""
+
+    def __init__(self, hidden: int, size: int):
+        super().__init__()
+        self.down = torch.nn.Linear(hidden, size)
+        self.up = torch.nn.Linear(size, hidden)
+        torch.nn.init.zeros_(self.up.weight)
+        torch.nn.init.zeros_(self.up.bias)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        # Exact (erf) GELU: the JAX backend mirrors this formula.
+        return hidden_states + self.up(torch.nn.functional.gelu(self.down(hidden_states)))
+
+
+class BertOutputWithAdapter(BertOutput):
+    """BertOutput with a bottleneck adapter after the FFN's output projection, before the residual."""
+
+    def __init__(self, config: BertConfig, adapter_size: int):
+        super().__init__(config)
+        self.adapter = BottleneckAdapter(config.hidden_size, adapter_size)
+
+    def forward(self, hidden_states: torch.Tensor, input_tensor: torch.Tensor) -> torch.Tensor:
+        hidden_states = self.adapter(self.dense(hidden_states))
+        hidden_states = self.dropout(hidden_states)
+        return self.LayerNorm(hidden_states + input_tensor)
+
+
+CUSTOM_FIELDS = ("rankbench_intermediate_sizes", "rankbench_adapter_size")
+
+
 def build_model(config: BertConfig) -> BertForSequenceClassification:
     """A BertForSequenceClassification honouring the shapes recorded in `config`.
 
-    Per-layer FFN widths (`rankbench_intermediate_sizes`, written by FFN pruning) are not part of
-    BertConfig, so the affected linear layers are resized here before any weights are loaded.
+    Two rankbench fields are not part of BertConfig, so the affected modules are replaced here before
+    any weights are loaded: `rankbench_intermediate_sizes` (per-layer FFN widths, written by FFN
+    pruning) and `rankbench_adapter_size` (a bottleneck adapter in every layer's BertOutput).
+    Pruned heads (`config.pruned_heads`) are applied too, so the result takes a saved state dict as is.
     """
     model = BertForSequenceClassification(config)
     widths = getattr(config, "rankbench_intermediate_sizes", None)
-    if widths:
-        for layer, width in zip(model.bert.encoder.layer, widths):
-            layer.intermediate.dense = torch.nn.Linear(config.hidden_size, width)
-            layer.output.dense = torch.nn.Linear(width, config.hidden_size)
+    adapter = getattr(config, "rankbench_adapter_size", None)
+    if widths and len(widths) != config.num_hidden_layers:
+        raise ValueError(f"rankbench_intermediate_sizes has {len(widths)} entries for "
+                         f"{config.num_hidden_layers} layers")
+    for i, layer in enumerate(model.bert.encoder.layer):
+        if adapter:
+            layer.output = BertOutputWithAdapter(config, int(adapter))
+        if widths:
+            layer.intermediate.dense = torch.nn.Linear(config.hidden_size, int(widths[i]))
+            layer.output.dense = torch.nn.Linear(int(widths[i]), config.hidden_size)
+    if config.pruned_heads:
+        model.prune_heads({int(k): list(v) for k, v in config.pruned_heads.items()})
     return model
 
 
 def load_model(path: str | Path) -> BertForSequenceClassification:
     config = BertConfig.from_pretrained(path)
-    if getattr(config, "rankbench_intermediate_sizes", None):
-        from safetensors.torch import load_file
+    if not any(getattr(config, name, None) for name in CUSTOM_FIELDS):
+        return BertForSequenceClassification.from_pretrained(path, num_labels=1).eval()
+    from safetensors.torch import load_file
 
-        model = build_model(config)
-        if config.pruned_heads:
-            model.prune_heads({int(k): v for k, v in config.pruned_heads.items()})
-        model.load_state_dict(load_file(str(Path(path) / "model.safetensors")), strict=False)
-        return model.eval()
-    return BertForSequenceClassification.from_pretrained(path, num_labels=1).eval()
+    weights = Path(path) / "model.safetensors"
+    if not weights.is_file():
+        raise FileNotFoundError(f"{path}: a model with rankbench shape fields needs model.safetensors")
+    model = build_model(config)
+    state = load_file(str(weights))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    # Only non-persistent buffers may be absent (e.g. position_ids); anything else is a broken folder.
+    missing = [k for k in missing if not k.endswith("position_ids")]
+    if missing or unexpected:
+        raise ValueError(f"{path}: weights do not match the config (missing {missing[:5]}, "
+                         f"unexpected {unexpected[:5]})")
+    return model.eval()
 
 
 class BertRanker:

@@ -1,0 +1,322 @@
+"""Pruning: attention heads, FFN neurons, whole layers (structured) and global magnitude (unstructured).
+
+    {"method": "prune-heads", "ratio": 0.5, "importance": "gradient", "scope": "global"}
+    {"method": "prune-ffn", "ratio": 0.3, "scope": "per-layer", "recovery": "distill"}
+    {"method": "prune-layers", "ratio": 0.5, "which": "alternate"}
+    {"method": "prune-unstructured", "sparsity": 0.5}
+
+Gradient importance follows Michel et al. ("Are Sixteen Heads Really Better than One?"): a gate of
+ones multiplies each unit's output, and |dLoss/dgate| summed over real training requests is the unit's
+importance (normalized per layer, as in the paper, so layers compare globally). Structured pruning
+really removes rows and columns: the model saves with its new shapes in its config (pruned_heads,
+intermediate_size or rankbench_intermediate_sizes, num_hidden_layers) and reloads without patching.
+Recovery (optional): a short fine-tune, or distillation from the unpruned parent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from compress.api import (Built, MethodConfig, Shape, check_choice, check_positive, check_ratio,
+                          hf_ranker, register_handler, register_method, run_training, save_hf,
+                          teacher_scores)
+
+SCOPES = ("global", "per-layer")
+RECOVERY = ("none", "finetune", "distill")
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Structured(MethodConfig):
+    ratio: float  # share of the units to remove
+    importance: str = "gradient"  # "gradient" (Michel et al., on real requests) or "magnitude"
+    scope: str = "global"  # "global": lowest scores anywhere; "per-layer": the same share in each layer
+    importance_requests: int = 32  # training requests used for gradient importance
+    recovery: str = "none"  # "none", "finetune" (listwise) or "distill" (KL to the unpruned parent)
+    recovery_steps: int = 100
+    recovery_lr: float = 3e-5
+
+    def __post_init__(self):
+        check_ratio(self.method, "ratio", self.ratio)
+        check_choice(self.method, "importance", self.importance, ("gradient", "magnitude"))
+        check_choice(self.method, "scope", self.scope, SCOPES)
+        check_choice(self.method, "recovery", self.recovery, RECOVERY)
+        check_positive(self.method, "importance_requests", self.importance_requests)
+        check_positive(self.method, "recovery_steps", self.recovery_steps)
+        check_positive(self.method, "recovery_lr", self.recovery_lr)
+
+    @property
+    def needs(self):
+        return ("data",) if self.importance == "gradient" or self.recovery != "none" else ()
+
+
+@register_method("prune-heads")
+@dataclass(frozen=True, kw_only=True)
+class PruneHeadsConfig(_Structured):
+    pass
+
+
+@register_method("prune-ffn")
+@dataclass(frozen=True, kw_only=True)
+class PruneFFNConfig(_Structured):
+    pass
+
+
+@register_method("prune-layers")
+@dataclass(frozen=True, kw_only=True)
+class PruneLayersConfig(_Structured):
+    which: str = "importance"  # "importance" (gradient gate per layer), "top", "bottom", "alternate"
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_choice(self.method, "which", self.which, ("importance", "top", "bottom", "alternate"))
+
+    @property
+    def needs(self):
+        return ("data",) if self.which == "importance" or self.recovery != "none" else ()
+
+    def plan(self, parent: Shape) -> Shape:
+        shape = super().plan(parent)
+        if parent.layers is not None and n_removed(self.ratio, parent.layers) >= parent.layers:
+            raise ValueError(f"prune-layers: ratio {self.ratio} would remove all {parent.layers} layers")
+        layers = parent.layers - n_removed(self.ratio, parent.layers) if parent.layers else None
+        return Shape(shape.format, layers, False)
+
+
+@register_method("prune-unstructured")
+@dataclass(frozen=True, kw_only=True)
+class PruneUnstructuredConfig(MethodConfig):
+    sparsity: float  # share of the encoder's linear weights set to zero (global magnitude threshold)
+
+    def __post_init__(self):
+        check_ratio(self.method, "sparsity", self.sparsity)
+
+
+def n_removed(ratio: float, units: int) -> int:
+    return int(round(ratio * units))
+
+
+# --- importance -------------------------------------------------------------------------------
+def gradient_importance(ranker, requests, gated_modules, widths, transform) -> list[np.ndarray]:
+    """|dLoss/dgate| per unit, one gate vector per module; `transform(gate, module, out) -> out`."""
+    model = ranker.model
+    gates = [torch.ones(w, requires_grad=True) for w in widths]
+    hooks = [m.register_forward_hook(lambda mod, inp, out, g=g: transform(g, mod, inp, out))
+             for m, g in zip(gated_modules, gates)]
+    was_training = model.training
+    model.eval()  # no dropout: importance of the model as it will run
+    try:
+        for start in range(0, len(requests), 8):
+            batch = requests[start:start + 8]
+            pairs = [p for r in batch for p in r.pairs()]
+            labels = torch.tensor([float(x) for r in batch for x in r.labels])
+            enc = ranker.encode(pairs)
+            logits = model(**{k: torch.from_numpy(v) for k, v in enc.items()}).logits.reshape(-1)
+            # Pointwise BCE on the labels: the task loss, defined for requests of any size.
+            torch.nn.functional.binary_cross_entropy_with_logits(logits, labels).backward()
+    finally:
+        for h in hooks:
+            h.remove()
+        model.zero_grad(set_to_none=True)
+        model.train(was_training)
+    scores = [g.grad.abs().numpy() if g.grad is not None else np.zeros(len(g)) for g in gates]
+    # Per-layer L2 normalization (Michel et al.) so that layers with larger gradients don't dominate.
+    return [s / (np.linalg.norm(s) + 1e-12) for s in scores]
+
+
+def _gate_heads(gate, module, inp, out):
+    context = out[0]
+    size = context.shape[-1] // len(gate)
+    return (context * gate.repeat_interleave(size),) + tuple(out[1:])
+
+
+def _gate_tensor(gate, module, inp, out):
+    return out * gate
+
+
+def _gate_layer(gate, module, inp, out):
+    # Scale the layer's update of the residual stream: gate 0 = the layer is skipped.
+    hidden = inp[0]
+    return (hidden + gate * (out[0] - hidden),) + tuple(out[1:])
+
+
+def head_magnitude(layer) -> np.ndarray:
+    attn = layer.attention
+    heads, size = attn.self.num_attention_heads, attn.self.attention_head_size
+    rows = [m.weight.detach().reshape(heads, size, -1).pow(2).sum(dim=(1, 2))
+            for m in (attn.self.query, attn.self.key, attn.self.value)]
+    cols = attn.output.dense.weight.detach().reshape(-1, heads, size).pow(2).sum(dim=(0, 2))
+    return (sum(rows) + cols).sqrt().numpy()
+
+
+def ffn_magnitude(layer) -> np.ndarray:
+    w_in = layer.intermediate.dense.weight.detach().norm(dim=1)
+    w_out = layer.output.dense.weight.detach().norm(dim=0)
+    return (w_in * w_out).numpy()
+
+
+def choose(scores: list[np.ndarray], ratio: float, scope: str) -> list[list[int]]:
+    """Indices to remove per layer: the lowest scores, keeping at least one unit in every layer."""
+    if scope == "per-layer":
+        return [sorted(np.argsort(s, kind="stable")[:min(n_removed(ratio, len(s)), len(s) - 1)].tolist())
+                for s in scores]
+    total = n_removed(ratio, sum(len(s) for s in scores))
+    units = sorted((float(v), layer, i) for layer, s in enumerate(scores) for i, v in enumerate(s))
+    left = [len(s) for s in scores]
+    out: list[list[int]] = [[] for _ in scores]
+    for _, layer, i in units:
+        if total == 0:
+            break
+        if left[layer] > 1:
+            out[layer].append(i)
+            left[layer] -= 1
+            total -= 1
+    return [sorted(o) for o in out]
+
+
+# --- structural edits (also used by distillation to make narrower students) -----------------------
+def prune_heads(model, remove: list[list[int]]) -> None:
+    """Remove heads given by their current index in each layer (HF wants original indices)."""
+    original = {}
+    for i, (layer, current) in enumerate(zip(model.bert.encoder.layer, remove)):
+        alive = sorted(set(range(model.config.num_attention_heads)) - set(layer.attention.pruned_heads))
+        if current:
+            original[i] = [alive[h] for h in current]
+    model.prune_heads(original)  # records config.pruned_heads, so save/load keeps the shapes
+
+
+def prune_ffn(model, remove: list[list[int]]) -> None:
+    from transformers.pytorch_utils import prune_linear_layer
+
+    widths = []
+    for layer, drop in zip(model.bert.encoder.layer, remove):
+        width = layer.intermediate.dense.out_features
+        keep = torch.tensor(sorted(set(range(width)) - set(drop)), dtype=torch.long)
+        layer.intermediate.dense = prune_linear_layer(layer.intermediate.dense, keep, dim=0)
+        layer.output.dense = prune_linear_layer(layer.output.dense, keep, dim=1)
+        widths.append(len(keep))
+    set_ffn_widths(model.config, widths)
+
+
+def set_ffn_widths(config, widths: list[int]) -> None:
+    # Equal widths fit a standard BertConfig (every tool reads it); unequal ones need our own field.
+    if len(set(widths)) == 1:
+        config.intermediate_size = widths[0]
+        config.rankbench_intermediate_sizes = None
+    else:
+        config.rankbench_intermediate_sizes = list(widths)
+
+
+def keep_layers(model, keep: list[int]) -> None:
+    """Keep only the encoder layers at `keep` (in order); heads and widths follow their layers."""
+    encoder, config = model.bert.encoder, model.config
+    encoder.layer = torch.nn.ModuleList([encoder.layer[i] for i in keep])
+    pruned = {int(k): v for k, v in (config.pruned_heads or {}).items()}
+    config.pruned_heads = {new: pruned[old] for new, old in enumerate(keep) if pruned.get(old)}
+    widths = getattr(config, "rankbench_intermediate_sizes", None)
+    config.num_hidden_layers = len(keep)
+    if widths:
+        set_ffn_widths(config, [widths[i] for i in keep])
+    for new, layer in enumerate(encoder.layer):
+        layer.attention.self.layer_idx = new
+
+
+def layer_choice(which: str, layers: int, removed: int) -> list[int]:
+    """Layers to keep when removing `removed` of `layers` without gradients."""
+    keep = layers - removed
+    if which == "top":  # remove the top layers
+        return list(range(keep))
+    if which == "bottom":
+        return list(range(removed, layers))
+    return sorted({round((i + 1) * layers / keep) - 1 for i in range(keep)})  # evenly spread
+
+
+# --- handlers ---------------------------------------------------------------------------------
+def _importance_requests(ctx, config):
+    return ctx.data.train[:config.importance_requests]
+
+
+def _recover(ranker, parent, config, ctx) -> dict:
+    if config.recovery == "none":
+        return {}
+    from models.train import TrainConfig
+
+    losses = {"listwise": 1.0} if config.recovery == "finetune" else {"distill-kl": 1.0}
+    targets = teacher_scores(parent, ctx.data.train, ctx) if config.recovery == "distill" else None
+    train_config = TrainConfig(max_steps=config.recovery_steps, lr=config.recovery_lr, losses=losses,
+                               seed=ctx.seed)
+    return {f"recovery_{k}": v for k, v in run_training(ranker, train_config, ctx, targets,
+                                                        desc=f"{config.method} recovery").items()}
+
+
+@register_handler(PruneHeadsConfig)
+def _prune_heads(parent, config, ctx, out):
+    ranker = hf_ranker(parent)
+    layers = list(ranker.model.bert.encoder.layer)
+    if config.importance == "gradient":
+        scores = gradient_importance(ranker, _importance_requests(ctx, config), [l.attention.self for l in layers],
+                                     [l.attention.self.num_attention_heads for l in layers], _gate_heads)
+    else:
+        scores = [head_magnitude(l) for l in layers]
+    remove = choose(scores, config.ratio, config.scope)
+    prune_heads(ranker.model, remove)
+    meta = _recover(ranker, parent, config, ctx)
+    heads = [l.attention.self.num_attention_heads for l in ranker.model.bert.encoder.layer]
+    return save_hf(ranker, out, heads_per_layer=heads, **meta)
+
+
+@register_handler(PruneFFNConfig)
+def _prune_ffn(parent, config, ctx, out):
+    ranker = hf_ranker(parent)
+    layers = list(ranker.model.bert.encoder.layer)
+    if config.importance == "gradient":
+        scores = gradient_importance(ranker, _importance_requests(ctx, config), [l.intermediate for l in layers],
+                                     [l.intermediate.dense.out_features for l in layers], _gate_tensor)
+    else:
+        scores = [ffn_magnitude(l) for l in layers]
+    prune_ffn(ranker.model, choose(scores, config.ratio, config.scope))
+    meta = _recover(ranker, parent, config, ctx)
+    widths = [l.intermediate.dense.out_features for l in ranker.model.bert.encoder.layer]
+    return save_hf(ranker, out, ffn_widths=widths, **meta)
+
+
+@register_handler(PruneLayersConfig)
+def _prune_layers(parent, config, ctx, out):
+    ranker = hf_ranker(parent)
+    layers = list(ranker.model.bert.encoder.layer)
+    removed = n_removed(config.ratio, len(layers))
+    if config.which == "importance":
+        (scores,) = [np.concatenate(gradient_importance(ranker, _importance_requests(ctx, config), layers,
+                                                        [1] * len(layers), _gate_layer))]
+        keep = sorted(np.argsort(-scores, kind="stable")[:len(layers) - removed].tolist())
+    else:
+        keep = layer_choice(config.which, len(layers), removed)
+    keep_layers(ranker.model, keep)
+    meta = _recover(ranker, parent, config, ctx)
+    return save_hf(ranker, out, kept_layers=keep, **meta)
+
+
+@register_handler(PruneUnstructuredConfig)
+def _prune_unstructured(parent, config, ctx, out):
+    ranker = hf_ranker(parent)
+    model = ranker.model
+    # The encoder's and pooler's matrices: embeddings, biases, LayerNorms and the 1-output head stay.
+    weights = [m.weight for m in list(model.bert.encoder.modules()) + list(model.bert.pooler.modules())
+               if isinstance(m, torch.nn.Linear)]
+    flat = torch.cat([w.detach().abs().reshape(-1) for w in weights])
+    k = n_removed(config.sparsity, flat.numel())
+    threshold = torch.kthvalue(flat, k).values if k > 0 else torch.tensor(-1.0)
+    csr_bytes = dense_bytes = 0
+    with torch.no_grad():
+        for w in weights:
+            w.masked_fill_(w.abs() <= threshold, 0.0)
+            nnz = int((w != 0).sum())
+            dense_bytes += w.numel() * 4
+            csr_bytes += nnz * (4 + 4) + (w.shape[0] + 1) * 4  # fp32 values, int32 columns, row pointers
+    zeros = int(sum(int((w == 0).sum()) for w in weights))
+    other = sum(p.numel() for p in model.parameters()) * 4 - dense_bytes
+    return save_hf(ranker, out, sparsity=zeros / flat.numel(), pruned_weights=int(flat.numel()),
+                   csr_bytes=int(other + csr_bytes), dense_bytes=int(other + dense_bytes),
+                   notes=["unstructured zeros are stored densely: no speed-up on dense kernels; "
+                          "csr_bytes is the size with the pruned matrices stored as CSR"])
