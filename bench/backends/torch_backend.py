@@ -1,0 +1,147 @@
+"""`torch`: PyTorch eager (optionally torch.compile) on CPU or CUDA; fp32, fp16/bf16 on CUDA;
+CUDA graphs replayed for fixed, bucketed shapes.
+
+Runs any artifact format with a PyTorch loader (compress.artifact.TORCH_LOADERS), "hf" included.
+With `cuda_graphs`, each batch is padded to a (batch bucket, length bucket) shape; one graph is
+captured per shape on first use and replayed afterwards (static input buffers are refilled).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from bench.backends.base import Backend, BackendOptions, Session, declared, pad_batch, register_backend
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def has_torch_loader(fmt: str) -> bool:
+    from compress import artifact as artifact_module
+
+    if fmt not in artifact_module.TORCH_LOADERS:
+        # Formats made by compression methods register their loader when their module is imported.
+        load_methods = getattr(artifact_module, "_import_method_modules", None)
+        if load_methods:
+            load_methods()
+    return fmt in artifact_module.TORCH_LOADERS
+
+
+def _resolve_device(options: BackendOptions) -> str:
+    if options.device in ("auto", "gpu"):
+        return "cuda" if _cuda_available() else "cpu"
+    return options.device
+
+
+@register_backend("torch")
+class TorchBackend(Backend):
+    def available(self) -> tuple[bool, str]:
+        try:
+            import torch  # noqa: F401
+        except ImportError as err:
+            return False, f"torch is not installed ({err})"
+        return True, ""
+
+    def supports(self, artifact, options: BackendOptions) -> tuple[bool, str]:
+        ok, why = declared(self.name, artifact)
+        if not ok:
+            return ok, why
+        if not has_torch_loader(artifact.format):
+            return False, f"artifact format {artifact.format!r} has no PyTorch loader"
+        if options.provider is not None:
+            return False, "option provider is for onnxruntime"
+        if options.device == "tpu":
+            return False, "the torch backend runs on cpu or cuda; use xla for TPUs"
+        device = _resolve_device(options)
+        if device.startswith("cuda") and not _cuda_available():
+            return False, "CUDA requested but torch.cuda.is_available() is False"
+        if options.precision == "int8":
+            return False, "int8 on torch comes from a quantized artifact, not a backend option"
+        if options.precision in ("fp16", "bf16") and not device.startswith("cuda"):
+            return False, f"{options.precision} on the torch backend needs CUDA (CPU half kernels are slow)"
+        if options.cuda_graphs and not device.startswith("cuda"):
+            return False, "cuda_graphs needs a CUDA device"
+        return True, ""
+
+    def prepare(self, artifact, options: BackendOptions) -> Session:
+        return TorchSession(artifact, options, _resolve_device(options))
+
+
+class TorchSession(Session):
+    def __init__(self, artifact, options: BackendOptions, device: str):
+        import torch
+
+        self.torch = torch
+        self.options = options
+        self._threads_before = torch.get_num_threads()
+        if options.threads:
+            torch.set_num_threads(options.threads)
+        ranker = artifact.torch_ranker()
+        self.max_length = ranker.max_length
+        dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[options.precision]
+        self.dev = torch.device(device)
+        model = ranker.model.eval().to(self.dev)
+        if dtype != torch.float32:
+            model = model.to(dtype)
+        self.model = torch.compile(model) if options.compile else model
+        self.is_cuda = self.dev.type == "cuda"
+        if self.is_cuda:
+            index = self.dev.index if self.dev.index is not None else torch.cuda.current_device()
+            self.device = f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+        else:
+            self.device = "cpu"
+        self._graphs: dict[tuple[int, int], tuple] = {}
+        self.info = {"threads": torch.get_num_threads(), "dtype": str(dtype).replace("torch.", ""),
+                     "compiled": bool(options.compile), "cuda_graphs": bool(options.cuda_graphs)}
+
+    def _forward(self, inputs):
+        return self.model(**inputs).logits
+
+    def run(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        torch = self.torch
+        with torch.inference_mode():
+            if self.options.cuda_graphs:
+                return self._run_graph(batch)
+            inputs = {k: torch.from_numpy(v).to(self.dev, non_blocking=True) for k, v in batch.items()}
+            return self._forward(inputs).reshape(-1).float().cpu().numpy()
+
+    def _run_graph(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        torch = self.torch
+        rows, seq = batch["input_ids"].shape
+        shape = (self.options.batch_bucket(rows), self.options.seq_bucket(seq, self.max_length))
+        padded = pad_batch(batch, *shape)
+        if shape not in self._graphs:
+            self._graphs[shape] = self._capture(padded)
+        graph, static_in, static_out = self._graphs[shape]
+        for key, value in padded.items():
+            static_in[key].copy_(torch.from_numpy(value), non_blocking=True)
+        graph.replay()
+        return static_out.reshape(-1)[:rows].float().cpu().numpy()
+
+    def _capture(self, padded: dict[str, np.ndarray]):
+        torch = self.torch
+        static_in = {k: torch.from_numpy(v).to(self.dev) for k, v in padded.items()}
+        stream = torch.cuda.Stream(self.dev)
+        stream.wait_stream(torch.cuda.current_stream(self.dev))
+        with torch.cuda.stream(stream):  # warm-up on a side stream, as capture requires
+            for _ in range(3):
+                self._forward(static_in)
+        torch.cuda.current_stream(self.dev).wait_stream(stream)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            static_out = self._forward(static_in)
+        self.info["graphs_captured"] = len(self._graphs) + 1
+        return graph, static_in, static_out
+
+    def synchronize(self) -> None:
+        if self.is_cuda:
+            self.torch.cuda.synchronize(self.dev)
+
+    def close(self) -> None:
+        self._graphs.clear()
+        self.model = None
+        if self.is_cuda:
+            self.torch.cuda.empty_cache()
+        self.torch.set_num_threads(self._threads_before)
