@@ -1,0 +1,132 @@
+"""Hand-made, schema-valid results files for the report, select and compare tests.
+
+    results = sample_results(seed=0)          # 6 variants x 3 backends (+ an unavailable one), 3 scenarios
+    results = hand_results(artifacts, cells)  # exact figures for Pareto / rejection tests
+    c = cell("int8", "onnxruntime", p99=12.0) # a cell with given statistics (no samples needed)
+
+Latency samples are drawn from a seeded RNG (lognormal around a median), so two seeds are two
+independent runs of the same cells.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from bench.stats import summarize
+
+ENV = {"cpu": "AMD EPYC (test)", "cores": 2, "memory_gb": 24.0, "gpu": None, "gpu_driver": None,
+       "python": "3.11.2", "platform": "Linux-test", "hostname": "ci", "threads": {"torch_intra_op": 2},
+       "libraries": {"torch": "2.13.0", "onnxruntime": "1.32.0", "jax": "0.10.2", "tensorrt": None},
+       "git_commit": "0123abc"}
+
+# variant -> (ndcg@10, params, bytes, latency factor vs the teacher, recipe)
+VARIANTS = {
+    "teacher": (0.4100, 22_700_000, 90_900_000, 1.00, []),
+    "distill-l3": (0.4070, 17_400_000, 69_600_000, 0.52, [{"method": "distill", "layers": 3}]),
+    "prune-heads-30": (0.4085, 20_800_000, 83_200_000, 0.81, [{"method": "prune-heads", "fraction": 0.3}]),
+    "int8-dynamic": (0.4098, 22_700_000, 23_100_000, 0.72, [{"method": "quantize", "mode": "dynamic-int8"}]),
+    "distill-l3+int8": (0.4061, 17_400_000, 17_800_000, 0.40,
+                        [{"method": "distill", "layers": 3}, {"method": "quantize", "mode": "dynamic-int8"}]),
+    "lora-merged": (0.4102, 22_700_000, 90_900_000, 1.00, [{"method": "lora", "rank": 8, "merge": True}]),
+}
+BACKENDS = {"torch": 1.0, "onnxruntime": 0.85, "xla": 1.15}
+BASE_P50_MS = 30.0
+BATCH_SIZES = (1, 8, 32)
+RATES_RPS = (5.0, 10.0, 20.0)
+PAIRS_PER_REQUEST = 100
+
+
+def draw(rng: np.random.Generator, median_ms: float, n: int, sigma: float = 0.12) -> list[float]:
+    return [round(float(x), 4) for x in median_ms * rng.lognormal(0.0, sigma, size=n)]
+
+
+def artifact(name: str, ndcg: float | None, params: int | None = 1_000_000, bytes_on_disk: int | None = 4_000_000,
+             recipe: list | None = None, **extra) -> dict:
+    out = {"name": name, "format": "onnx" if "int8" in name else "hf-torch", "path": f"runs/x/artifacts/{name}",
+           "hash": f"h-{name}", "recipe": recipe or [], "params": params, "bytes_on_disk": bytes_on_disk,
+           "notes": [], "accuracy": None if ndcg is None else
+           {"ndcg@10": ndcg, "hr@10": min(1.0, ndcg * 1.8), "mrr": ndcg * 0.9, "auc": 0.85, "users": 200}}
+    out.update(extra)
+    return out
+
+
+def cell(variant: str, backend: str, p99: float | None = None, p50: float | None = None,
+         scenario: str = "single-stream", status: str = "ok", samples: list | None = None,
+         pairs_per_s: float | None = None, **extra) -> dict:
+    """A cell; its stats come from `samples` when given, else from the figures given."""
+    out = {"id": f"{variant}/{backend}/{scenario}", "variant": variant, "backend": backend, "scenario": scenario,
+           "status": status, "reason": None, "parity": {"passed": True, "max_abs_diff": 1e-6, "spearman": 1.0,
+                                                         "top10_overlap": 1.0, "requests": 20}}
+    if samples is not None:
+        out["samples_ms"] = samples
+        out["stats"] = summarize(samples, pairs_per_sample=PAIRS_PER_REQUEST)
+    elif p99 is not None:
+        p50 = p50 if p50 is not None else p99 / 2
+        out["stats"] = {"n": 1000, "p50_ms": p50, "p99_ms": p99, "mean_ms": p50, "p99_reliable": True,
+                        "pairs_per_s": pairs_per_s if pairs_per_s is not None else PAIRS_PER_REQUEST * 1000 / p50}
+    else:
+        out["stats"] = None
+    out.update(extra)
+    return out
+
+
+def hand_results(artifacts: dict, cells: list, teacher: str | None = "teacher", constraints: dict | None = None,
+                 env: dict | None = None) -> dict:
+    return {"schema_version": 1,
+            "run": {"name": "hand-made", "created": "2026-01-01T00:00:00Z", "teacher": teacher,
+                    "constraints": constraints, "eval_users": 200, "notes": []},
+            "environment": dict(env or ENV), "artifacts": artifacts, "cells": cells}
+
+
+def sample_results(seed: int = 0, n: int = 700, slowdown: dict | None = None, constraints: dict | None = None) -> dict:
+    """A full run: every variant x backend in single-stream, offline and server; one parity failure,
+    one failed cell, an unavailable backend. `slowdown` maps a cell id to a latency factor."""
+    rng = np.random.default_rng(seed)
+    slowdown = slowdown or {}
+    artifacts = {name: artifact(name, ndcg, params, size, recipe, train_seconds=None if name == "int8-dynamic"
+                                else 120.0 * factor, build_seconds=5.0 + 10 * factor,
+                                flops_per_pair=2.9e9 * factor,
+                                notes=["teacher: fine-tuned MiniLM-L6"] if name == "teacher" else [])
+                 for name, (ndcg, params, size, factor, recipe) in VARIANTS.items()}
+    artifacts["teacher"]["accuracy"]["retention"] = 1.0
+    cells = []
+    for variant, (_, _, _, factor, _) in VARIANTS.items():
+        for backend, backend_factor in BACKENDS.items():
+            median = BASE_P50_MS * factor * backend_factor
+            ss_id = f"{variant}/{backend}/single-stream"
+            ss = cell(variant, backend, samples=draw(rng, median * slowdown.get(ss_id, 1.0), n),
+                      device="cpu", seconds=n * median / 1000)
+            if variant == "int8-dynamic" and backend == "xla":
+                ss.update(status="invalid", reason="parity failed: top-10 overlap 0.62 < 0.9",
+                          parity={"passed": False, "max_abs_diff": 0.41, "spearman": 0.71, "top10_overlap": 0.62,
+                                  "thresholds": {"top10_overlap": 0.9, "spearman": 0.95}, "requests": 20})
+            if variant == "distill-l3+int8" and backend == "xla":
+                ss.update(status="failed", reason="RuntimeError: XLA compile ran out of memory", samples_ms=[],
+                          stats=None)
+            cells.append(ss)
+            if ss["status"] != "ok":
+                continue
+            points = []
+            for batch in BATCH_SIZES:
+                samples = draw(rng, median * (0.4 + 0.6 * batch), 40)
+                points.append({"batch_size": batch, "samples_ms": samples,
+                               "stats": summarize(samples, pairs_per_sample=batch * PAIRS_PER_REQUEST)})
+            cells.append(cell(variant, backend, scenario="offline", samples=points[-1]["samples_ms"],
+                              points=points, scenario_params={"batch_sizes": list(BATCH_SIZES)}))
+            if backend == "xla":
+                continue  # server cells on two backends only, as a real run might
+            points = []
+            for rate in RATES_RPS:
+                load = min(0.95, rate * median / 1000)
+                samples = draw(rng, median / (1 - load) ** 0.5, 60, sigma=0.25)
+                points.append({"rate_rps": rate, "samples_ms": samples, "achieved_rps": rate * 0.99,
+                               "stats": summarize(samples, pairs_per_sample=PAIRS_PER_REQUEST)})
+            cells.append(cell(variant, backend, scenario="server", points=points, sla_p99_ms=50.0,
+                              max_rate_under_sla_rps=RATES_RPS[1]))
+    for variant in VARIANTS:
+        cells.append(cell(variant, "tensorrt", scenario="single-stream", status="unavailable", parity=None,
+                          reason="backend unavailable: tensorrt needs an NVIDIA GPU (none found)"))
+    run = {"name": "sample", "created": "2026-01-01T12:00:00Z", "teacher": "teacher", "eval_users": 200,
+           "constraints": constraints, "experiment": {"name": "sample", "dataset": "ml-100k"},
+           "notes": ["synthetic results for tests"]}
+    return {"schema_version": 1, "run": run, "environment": dict(ENV), "artifacts": artifacts,
+            "baselines": {"popularity": {"ndcg@10": 0.234, "hr@10": 0.417}}, "cells": cells}
