@@ -220,6 +220,7 @@ def status_detail(cell: dict) -> str:
         figures = [f"{name} {parity[key]:.3g}" for key, name in
                    (("max_abs_diff", "max |diff|"), ("spearman", "Spearman"), ("top10_overlap", "top-10 overlap"))
                    if parity.get(key) is not None]
+        figures += parity.get("failures") or []
         if figures:
             text += f" (parity: {', '.join(figures)})"
     return text

@@ -130,3 +130,10 @@ def sample_results(seed: int = 0, n: int = 700, slowdown: dict | None = None, co
            "notes": ["synthetic results for tests"]}
     return {"schema_version": 1, "run": run, "environment": dict(ENV), "artifacts": artifacts,
             "baselines": {"popularity": {"ndcg@10": 0.234, "hr@10": 0.417}}, "cells": cells}
+
+
+def subset(results: dict, variants: set[str], scenarios: set[str] = frozenset({"single-stream"})) -> dict:
+    """The same run cut down to some variants and scenarios (for tests that compare whole files)."""
+    out = dict(results, artifacts={k: v for k, v in results["artifacts"].items() if k in variants})
+    out["cells"] = [c for c in results["cells"] if c["variant"] in variants and c["scenario"] in scenarios]
+    return out
