@@ -1,0 +1,103 @@
+"""Parity: does a (artifact, backend, options) cell compute what the artifact computes?
+
+    reference = reference_scores(artifact, encoder, requests)       # PyTorch fp32 of the same artifact
+    figures = check_parity(session, encoder, requests, reference, precision="fp16")
+    figures["passed"]   # False -> the cell is recorded "invalid" with these figures, never measured
+
+Figures: max abs difference of the logits, the mean over requests of the Spearman correlation of
+the scores within each request, and the mean top-10 overlap. Thresholds depend on precision
+(`THRESHOLDS`). The reference is PyTorch fp32 where the artifact has a torch loader; an artifact
+with none (an INT8 ONNX file) is compared with ONNX Runtime on the CPU, its reference runtime.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import spearmanr
+
+# precision -> (max abs diff <=, mean spearman >=, mean top-10 overlap >=)
+THRESHOLDS = {
+    "fp32": {"max_abs_diff": 1e-3, "spearman": 0.999, "top10_overlap": 0.9},
+    "fp16": {"max_abs_diff": 5e-2, "spearman": 0.99, "top10_overlap": 0.8},
+    "bf16": {"max_abs_diff": 1.5e-1, "spearman": 0.98, "top10_overlap": 0.7},
+    "int8": {"max_abs_diff": 5e-1, "spearman": 0.95, "top10_overlap": 0.6},
+}
+TOP_K = 10
+
+
+def score_requests(run, encoder, requests, batch_size: int = 128) -> list[np.ndarray]:
+    """Scores per request through a `run(batch) -> scores` function (a session's or the reference's)."""
+    out = []
+    for request in requests:
+        pairs = request.pairs()
+        parts = [np.asarray(run(encoder.encode(pairs[i:i + batch_size])), dtype=np.float64).reshape(-1)
+                 for i in range(0, len(pairs), batch_size)]
+        out.append(np.concatenate(parts) if parts else np.zeros(0))
+    return out
+
+
+def reference_scores(artifact, encoder, requests) -> tuple[list[np.ndarray], str]:
+    """(scores per request, what computed them): PyTorch fp32 on the CPU, else ONNX Runtime CPU."""
+    from bench.backends.base import BackendOptions, get_backend
+
+    for name, options in (("torch", BackendOptions(device="cpu")),
+                          ("onnxruntime", BackendOptions(device="cpu", provider="cpu"))):
+        backend = get_backend(name)
+        if backend.available()[0] and backend.supports(artifact, options)[0]:
+            session = backend.prepare(artifact, options)
+            try:
+                return score_requests(session.run, encoder, requests), f"{name} fp32 cpu"
+            finally:
+                session.close()
+    raise RuntimeError(f"no reference runtime (torch, onnxruntime) can run artifact {artifact.name!r}")
+
+
+def compare(scores: list[np.ndarray], reference: list[np.ndarray], precision: str = "fp32",
+            thresholds: dict | None = None) -> dict:
+    """Parity figures and the verdict, as the results schema's `parity` object."""
+    limits = dict(thresholds or THRESHOLDS[precision])
+    if len(scores) != len(reference):
+        raise ValueError(f"{len(scores)} score arrays for {len(reference)} reference arrays")
+    max_abs, rhos, overlaps = 0.0, [], []
+    finite = True
+    for got, want in zip(scores, reference):
+        got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+        if got.shape != want.shape:
+            raise ValueError(f"scores of shape {got.shape} for a reference of shape {want.shape}")
+        if not np.all(np.isfinite(got)):
+            finite = False
+            continue
+        max_abs = max(max_abs, float(np.max(np.abs(got - want))) if got.size else 0.0)
+        if got.size > 1:
+            rho = spearmanr(got, want).statistic
+            # Constant scores on both sides agree perfectly; nan only when one side is constant.
+            rhos.append(1.0 if np.isnan(rho) and np.ptp(got) == np.ptp(want) == 0 else float(np.nan_to_num(rho)))
+        k = min(TOP_K, got.size)
+        if k:
+            top_got = set(np.argsort(-got, kind="stable")[:k])
+            top_want = set(np.argsort(-want, kind="stable")[:k])
+            overlaps.append(len(top_got & top_want) / k)
+    spearman = float(np.mean(rhos)) if rhos else 1.0
+    overlap = float(np.mean(overlaps)) if overlaps else 1.0
+    failures = []
+    if not finite:
+        failures.append("non-finite scores")
+    if max_abs > limits["max_abs_diff"]:
+        failures.append(f"max abs diff {max_abs:.3g} > {limits['max_abs_diff']:g}")
+    if spearman < limits["spearman"]:
+        failures.append(f"spearman {spearman:.4f} < {limits['spearman']:g}")
+    if overlap < limits["top10_overlap"]:
+        failures.append(f"top-10 overlap {overlap:.3f} < {limits['top10_overlap']:g}")
+    return {"passed": not failures, "max_abs_diff": max_abs if finite else None, "spearman": spearman,
+            "top10_overlap": overlap, "thresholds": limits, "requests": len(scores),
+            "failures": failures, "precision": precision}
+
+
+def check_parity(session, encoder, requests, reference: list[np.ndarray], precision: str = "fp32",
+                 reference_name: str = "torch fp32 cpu") -> dict:
+    figures = compare(score_requests(session.run, encoder, requests), reference, precision)
+    figures["reference"] = reference_name
+    return figures
+
+
+def failure_reason(figures: dict) -> str:
+    return "parity failed: " + "; ".join(figures.get("failures") or ["below thresholds"])
