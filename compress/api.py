@@ -93,8 +93,8 @@ class MethodConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
-class TrainFields:
-    """Training knobs shared by distillation, PEFT and recovery (see models.train.TrainConfig)."""
+class TrainFields(MethodConfig):
+    """A method that trains: the knobs of models.train.TrainConfig it exposes."""
 
     epochs: int = 1
     max_steps: int | None = None

@@ -1,0 +1,279 @@
+"""INT8 and lower precision: ONNX Runtime dynamic / static INT8, PyTorch dynamic INT8, FP16 / BF16,
+and TensorRT INT8 calibration data.
+
+    {"method": "quantize-ort-dynamic", "per_channel": false}
+    {"method": "quantize-ort-static", "calibration_requests": 32, "per_channel": true}
+    {"method": "quantize-torch-dynamic"}
+    {"method": "half", "dtype": "bfloat16"}
+    {"method": "quantize-tensorrt-int8", "calibration_requests": 64}
+
+Formats written (every folder also holds the tokenizer and ranker.json):
+- "onnx": model.onnx (inputs input_ids / attention_mask / token_type_ids int64, output logits [B, 1]);
+  onnxruntime only. ORT quantizes the plain fp32 export (models.onnx_export): quantizing an already
+  fused graph fails in shape inference, and ORT fuses the quantized graph itself at session time.
+- "torch-int8": config + quantized state dict; the loader below rebuilds the module. torch only.
+- "half": safetensors in float16 / bfloat16; torch (GPU for float16; bfloat16 also runs on CPU).
+- "tensorrt-int8": the fp32 "hf" files plus calibration batches of real requests; the harness'
+  tensorrt backend builds the INT8 engine (and its calibration cache) where TensorRT and a GPU exist.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from compress.api import (Built, MethodConfig, check_choice, check_positive, hf_ranker, register_handler,
+                          register_method)
+from compress.artifact import register_torch_loader
+
+# This CPU is AVX2 without VNNI. ORT's x86 INT8 kernels are U8S8 (uint8 activations, int8 weights);
+# without VNNI the u8 x s8 products are summed in int16 (vpmaddubsw) and can saturate, so weights are
+# quantized to 7 bits (reduce_range) by default, ORT's advice for non-VNNI AVX2/AVX-512 machines.
+DEFAULT_REDUCE_RANGE = True
+
+
+@register_method("quantize-ort-dynamic")
+@dataclass(frozen=True, kw_only=True)
+class OrtDynamicConfig(MethodConfig):
+    per_channel: bool = False  # one scale per output channel of each weight matrix
+    reduce_range: bool = DEFAULT_REDUCE_RANGE
+    produces = "onnx"
+
+
+@register_method("quantize-ort-static")
+@dataclass(frozen=True, kw_only=True)
+class OrtStaticConfig(MethodConfig):
+    calibration_requests: int = 32  # training requests whose activations set the ranges
+    per_channel: bool = True
+    reduce_range: bool = DEFAULT_REDUCE_RANGE
+    calibration: str = "minmax"  # "minmax", "entropy" or "percentile"
+    produces = "onnx"
+    needs = ("data",)
+
+    def __post_init__(self):
+        check_positive(self.method, "calibration_requests", self.calibration_requests)
+        check_choice(self.method, "calibration", self.calibration, ("minmax", "entropy", "percentile"))
+
+
+@register_method("quantize-torch-dynamic")
+@dataclass(frozen=True, kw_only=True)
+class TorchDynamicConfig(MethodConfig):
+    # "torch.ao": quantize_dynamic (deprecated, but its fbgemm kernels are fast on AVX2). "torchao":
+    # Int8DynamicActivationInt8WeightConfig. On this CPU (MiniLM-L6 shape, 100 pairs x 64 tokens,
+    # 2 threads, busy machine): fp32 2.61 s, torch.ao 1.20 s, torchao 7.10 s -- so torch.ao it is.
+    engine: str = "torch.ao"
+    produces = "torch-int8"
+
+    def __post_init__(self):
+        check_choice(self.method, "engine", self.engine, ("torch.ao", "torchao"))
+
+
+@register_method("half")
+@dataclass(frozen=True, kw_only=True)
+class HalfConfig(MethodConfig):
+    dtype: str = "float16"  # "float16" (GPUs) or "bfloat16" (GPUs and CPUs with bf16 support)
+    produces = "half"
+
+    def __post_init__(self):
+        check_choice(self.method, "dtype", self.dtype, ("float16", "bfloat16"))
+
+
+@register_method("quantize-tensorrt-int8")
+@dataclass(frozen=True, kw_only=True)
+class TensorRTInt8Config(MethodConfig):
+    calibration_requests: int = 64
+    batch_size: int = 32  # pairs per calibration batch
+    seq_len: int | None = None  # padded length of the batches; default the ranker's max_length
+    produces = "tensorrt-int8"
+    needs = ("data",)
+
+    def __post_init__(self):
+        for name in ("calibration_requests", "batch_size"):
+            check_positive(self.method, name, getattr(self, name))
+        check_positive(self.method, "seq_len", self.seq_len, allow_none=True)
+
+
+# --- ONNX Runtime -----------------------------------------------------------------------------
+def _export_fp32(parent, scratch: Path) -> Path:
+    from models.onnx_export import export_onnx
+
+    return export_onnx(parent.path, scratch / "fp32.onnx")
+
+
+def _onnx_meta(parent, out: Path, ranker, requests, notes: list[str]) -> dict:
+    """Agreement with the fp32 parent on a few requests, so a broken quantization shows at once."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1  # a few requests: threads would only contend with other work
+    session = ort.InferenceSession(str(out / "model.onnx"), options, providers=["CPUExecutionProvider"])
+    ours, theirs = [], []
+    for request in requests[:4]:
+        batch = ranker.encode(request.pairs())
+        ours.append(session.run(["logits"], batch)[0].reshape(-1))
+        theirs.append(ranker.logits(batch))
+    ours, theirs = np.concatenate(ours), np.concatenate(theirs)
+    return {"backends": ["onnxruntime"], "bytes_on_disk": (out / "model.onnx").stat().st_size,
+            "parity_max_abs_diff": float(np.abs(ours - theirs).max()),
+            "parity_pearson": float(np.corrcoef(ours, theirs)[0, 1]) if ours.std() and theirs.std() else None,
+            "notes": notes}
+
+
+def _check_requests(ctx, count):
+    if ctx.data is not None and ctx.data.train:
+        return ctx.data.train[:count]
+    from models.requests import Candidate, Request  # no data: a synthetic pair keeps the parity check alive
+    return [Request("probe", "watched: something", (Candidate("1", "a film (1999) | Drama"),))]
+
+
+@register_handler(OrtDynamicConfig)
+def _ort_dynamic(parent, config, ctx, out):
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    ranker = hf_ranker(parent)
+    scratch = out / ".scratch"
+    fp32 = _export_fp32(parent, scratch)
+    # Dynamic quantization always uses uint8 activations; weights int8 (U8S8, see the note above).
+    quantize_dynamic(fp32, out / "model.onnx", weight_type=QuantType.QInt8, per_channel=config.per_channel,
+                     reduce_range=config.reduce_range)
+    shutil.rmtree(scratch)
+    return Built("onnx", _onnx_meta(parent, out, ranker, _check_requests(ctx, 4), [
+        "dynamic INT8 (U8S8, MatMul weights); activations scaled per batch at run time"]))
+
+
+class _RequestReader:
+    """Feeds ORT's calibrator one real request (all its candidates) per batch."""
+
+    def __init__(self, ranker, requests):
+        self.batches = iter([ranker.encode(r.pairs()) for r in requests])
+
+    def get_next(self):
+        return next(self.batches, None)
+
+    def rewind(self):  # the calibration API may ask; one pass is all we give
+        pass
+
+
+@register_handler(OrtStaticConfig)
+def _ort_static(parent, config, ctx, out):
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    ranker = hf_ranker(parent)
+    scratch = out / ".scratch"
+    fp32 = _export_fp32(parent, scratch)
+    methods = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
+               "percentile": CalibrationMethod.Percentile}
+    requests = ctx.data.train[:config.calibration_requests]
+    # QDQ keeps the graph readable and lets ORT pick its fused INT8 kernels per CPU at load time.
+    # QUInt8 activations / QInt8 weights: the U8S8 pair that ORT's x86 kernels run natively.
+    # Only MatMul/Gemm are quantized: the linear layers and attention products carry the FLOPs,
+    # while quantizing Add/LayerNorm/Softmax costs accuracy and buys nothing on this CPU.
+    quantize_static(fp32, out / "model.onnx", _RequestReader(ranker, requests), quant_format=QuantFormat.QDQ,
+                    op_types_to_quantize=["MatMul", "Gemm"], per_channel=config.per_channel,
+                    reduce_range=config.reduce_range, activation_type=QuantType.QUInt8,
+                    weight_type=QuantType.QInt8, calibrate_method=methods[config.calibration])
+    shutil.rmtree(scratch)
+    # Check on other requests than the calibration ones.
+    check = ctx.data.train[config.calibration_requests:config.calibration_requests + 4] or requests
+    return Built("onnx", {**_onnx_meta(parent, out, ranker, check, [
+        f"static INT8 QDQ ({config.calibration}, {len(requests)} calibration requests)"]),
+        "calibration_requests": len(requests)})
+
+
+# --- PyTorch ----------------------------------------------------------------------------------
+TORCH_INT8_FILE = "quantized_state.pt"
+
+
+def _apply_torch_int8(model, engine: str):
+    import torch
+
+    if engine == "torchao":
+        from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+
+        quantize_(model, Int8DynamicActivationInt8WeightConfig())
+        return model
+    return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+@register_handler(TorchDynamicConfig)
+def _torch_dynamic(parent, config, ctx, out):
+    import torch
+
+    ranker = hf_ranker(parent)
+    ranker.model.config.save_pretrained(out)
+    ranker.model = _apply_torch_int8(ranker.model.eval(), config.engine)
+    torch.save(ranker.model.state_dict(), out / TORCH_INT8_FILE)
+    (out / "torch_int8.json").write_text(json.dumps({"engine": config.engine}))
+    notes = ["torch.ao.quantization.quantize_dynamic is deprecated (torchao replaces it); kept because "
+             "its fbgemm kernels beat torchao's int8 path on this AVX2 CPU"] if config.engine == "torch.ao" else []
+    return Built("torch-int8", {"backends": ["torch"], "engine": config.engine, "notes": notes})
+
+
+@register_torch_loader("torch-int8")
+def load_torch_int8(folder: Path):
+    import torch
+    from transformers import AutoTokenizer, BertConfig
+
+    from models.ranker import DEFAULT_MAX_LENGTH, RANKER_FILE, BertRanker, build_model
+
+    folder = Path(folder)
+    engine = json.loads((folder / "torch_int8.json").read_text())["engine"]
+    model = _apply_torch_int8(build_model(BertConfig.from_pretrained(folder)).eval(), engine)
+    # Quantized modules keep packed weights that are not plain tensors: a full (trusted) unpickle.
+    state = torch.load(folder / TORCH_INT8_FILE, weights_only=False)
+    model.load_state_dict(state, assign=engine == "torchao")
+    max_length = json.loads((folder / RANKER_FILE).read_text()).get("max_length", DEFAULT_MAX_LENGTH)
+    return BertRanker(model.eval(), AutoTokenizer.from_pretrained(folder), max_length)
+
+
+@register_handler(HalfConfig)
+def _half(parent, config, ctx, out):
+    import torch
+
+    ranker = hf_ranker(parent)
+    ranker.model = ranker.model.to(getattr(torch, config.dtype))
+    ranker.save(out)
+    (out / "half.json").write_text(json.dumps({"dtype": config.dtype}))
+    notes = [f"{config.dtype} weights; float16 is for GPUs (CPU float16 matmuls are slow or absent)"]
+    return Built("half", {"backends": ["torch"], "dtype": config.dtype, "notes": notes})
+
+
+@register_torch_loader("half")
+def load_half(folder: Path):
+    import torch
+
+    from models.ranker import BertRanker
+
+    ranker = BertRanker.load(folder)
+    dtype = json.loads((Path(folder) / "half.json").read_text())["dtype"]
+    ranker.model = ranker.model.to(getattr(torch, dtype)).eval()
+    return ranker
+
+
+# --- TensorRT ---------------------------------------------------------------------------------
+@register_handler(TensorRTInt8Config)
+def _tensorrt_int8(parent, config, ctx, out):
+    ranker = hf_ranker(parent)
+    ranker.save(out)  # the fp32 model: the backend exports it to ONNX and builds the INT8 engine
+    seq_len = config.seq_len or ranker.max_length
+    pairs = [p for r in ctx.data.train[:config.calibration_requests] for p in r.pairs()]
+    calib = out / "calibration"
+    calib.mkdir()
+    batches = 0
+    # Fixed [batch_size, seq_len] batches: TensorRT calibrates at one optimization-profile shape.
+    for start in range(0, len(pairs) - config.batch_size + 1, config.batch_size):
+        np.savez(calib / f"batch_{batches:04d}.npz", **ranker.encode(pairs[start:start + config.batch_size],
+                                                                    pad_to=seq_len))
+        batches += 1
+    if batches == 0:
+        raise ValueError(f"quantize-tensorrt-int8: {len(pairs)} calibration pairs is less than one batch "
+                         f"of {config.batch_size}")
+    (out / "tensorrt.json").write_text(json.dumps({
+        "precision": "int8", "calibration_dir": "calibration", "batches": batches,
+        "batch_size": config.batch_size, "seq_len": seq_len, "calibration_cache": "calibration.cache"}, indent=1))
+    return Built("tensorrt-int8", {"backends": ["tensorrt"], "calibration_batches": batches,
+                                   "bytes_on_disk": (out / "model.safetensors").stat().st_size,
+                                   "notes": ["the INT8 engine is built by the tensorrt backend (NVIDIA GPU)"]})
