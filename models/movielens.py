@@ -72,7 +72,8 @@ def ensure_files(data_dir: str | Path | None = None) -> Path:
         if missing:
             raise DataUnavailable(f"--data-dir {folder} lacks {', '.join(missing)}")
         return folder
-    folder = cache_root() / "data" / "ml-100k"
+    # RANKBENCH_DATA_CACHE lets tests (and users) keep data apart from other cached work.
+    folder = Path(os.environ.get("RANKBENCH_DATA_CACHE") or cache_root() / "data") / "ml-100k"
     if _verified(folder):
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)

@@ -113,9 +113,10 @@ def _batches(n: int, config: TrainConfig, epoch: int) -> list[list[int]]:
 
 def _save_checkpoint(path: Path, model, optimizer, scheduler, step: int, losses: list[float]) -> None:
     tmp = path.with_suffix(".tmp")
-    trainable = {k: v for k, v in model.state_dict().items()}
-    torch.save({"model": trainable, "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "step": step, "losses": losses}, tmp)
+    # The RNG state goes too: dropout masks after a resume must be the ones an uninterrupted run draws.
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "step": step, "losses": losses,
+                "rng": torch.get_rng_state()}, tmp)
     os.replace(tmp, path)  # never a half-written checkpoint
 
 
@@ -154,6 +155,7 @@ def train(ranker: BertRanker, requests: list[Request], config: TrainConfig = Tra
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step, losses = state["step"], state["losses"]
+        torch.set_rng_state(state["rng"])
     if ckpt:
         ckpt.parent.mkdir(parents=True, exist_ok=True)
 
