@@ -300,7 +300,8 @@ def _why(choice: Candidate, constraints: Constraints, n_pareto: int, n_feasible:
     best_by = {"throughput": "the highest throughput", "p99": "the lowest p99", "bytes": "the smallest size",
                "ndcg": "the highest NDCG@10"}[constraints.objective]
     return (f"{choice.variant} on {choice.backend}: {figures}. It meets {constraints.describe().split(';')[0]} "
-            f"and has {best_by} of the {n_pareto} Pareto-optimal cells ({n_feasible} feasible of {n_cells}).")
+            f"and has {best_by} of the {n_pareto} Pareto-optimal cells ({n_feasible} feasible of {n_cells} "
+            f"{constraints.scenario} cells).")
 
 
 def select(results: dict, constraints: Constraints | None = None) -> Decision:
@@ -332,5 +333,6 @@ def select(results: dict, constraints: Constraints | None = None) -> Decision:
         elif cand is not choice:
             rejected.append(_reject(cand, "objective", f"Pareto-optimal, but {choice.variant} on {choice.backend} "
                                     f"is better on {constraints.objective}", by=choice.cell_id))
-    why = _why(choice, constraints, len(front), len(feasible), len(results.get("cells", [])))
+    considered = sum(1 for c in results.get("cells", []) if c["scenario"] == constraints.scenario)
+    why = _why(choice, constraints, len(front), len(feasible), considered)
     return Decision(constraints, choice, why, front, feasible, rejected)

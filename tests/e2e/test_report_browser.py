@@ -1,0 +1,115 @@
+"""The report in a real browser: headless Chromium (Debian's chromium + chromium-driver) via selenium.
+
+Checks: no console errors, the table and every plot render, clicking a column header sorts the rows,
+the page fits a phone's width. Saves screenshots to test-artifacts/ (gitignored).
+Run alone: .venv/bin/python -m pytest -q tests/e2e -m browser
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from results_factory import sample_results
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
+PLOTS = ("pareto", "latency-cdf", "throughput-batch", "p99-load")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    from reports.render import write_report
+
+    out = tmp_path_factory.mktemp("browser")
+    results = sample_results(seed=0, constraints={"p99_ms": 50.0, "min_retention": 0.99})
+    write_report(results, out, source="runs/sample/results.json")
+    return out / "report.html"
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        message = "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI installs them (.ci/run): missing there is a failure, not a skip
+        pytest.skip(message)
+    os.environ.setdefault("SE_OFFLINE", "true")  # selenium must never try to download a driver or browser
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1100,1400",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def column(driver, index: int) -> list[str]:
+    return driver.execute_script(
+        "var i = arguments[0]; return Array.from(document.querySelectorAll('#cells-table tbody tr'))"
+        ".map(function (r) { return r.cells[i].getAttribute('data-v') || r.cells[i].textContent.trim(); });",
+        index)
+
+
+def test_report_in_chromium(browser, report):
+    from selenium.webdriver.common.by import By
+
+    browser.get(report.as_uri())
+    assert browser.title.startswith("rankbench report")
+    severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert severe == [], severe
+
+    verdict = browser.find_element(By.CSS_SELECTOR, "#verdict .pick")
+    assert verdict.is_displayed() and "Deploy" in verdict.text
+    rows = browser.find_elements(By.CSS_SELECTOR, "#cells-table tbody tr")
+    assert len(rows) == 24
+    for name in PLOTS:
+        plot = browser.find_element(By.CSS_SELECTOR, f'svg[data-plot="{name}"]')
+        assert plot.size["width"] > 300 and plot.size["height"] > 150, name
+
+    headers = browser.find_elements(By.CSS_SELECTOR, "#cells-table thead th")
+    p99_index = next(i for i, h in enumerate(headers) if h.text.startswith("p99"))
+    before = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#cells-table tbody tr td:first-child")]
+    headers[p99_index].click()
+    after = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#cells-table tbody tr td:first-child")]
+    assert after != before, "clicking p99 did not reorder the rows"
+    values = [v for v in column(browser, p99_index) if v != "-"]
+    numbers = [float(v) for v in values]
+    assert numbers == sorted(numbers) and len(numbers) == 16  # measured cells first, ascending
+    assert headers[p99_index].get_attribute("aria-sort") == "ascending"
+    headers[p99_index].click()
+    numbers = [float(v) for v in column(browser, p99_index) if v != "-"]
+    assert numbers == sorted(numbers, reverse=True)
+    headers[0].click()  # text columns sort too
+    names = column(browser, 0)
+    assert names == sorted(names)
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1100, min(height + 100, 16000))
+    assert browser.save_screenshot(str(ARTIFACTS / "report.png"))
+    assert (ARTIFACTS / "report.png").stat().st_size > 50_000
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_report_fits_a_phone(browser, report):
+    browser.set_window_size(390, 844)
+    browser.get(report.as_uri())
+    overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"page is {overflow}px wider than a phone screen"
+    width = browser.execute_script("return document.querySelector('svg[data-plot=\"pareto\"]').getBoundingClientRect().width")
+    assert 300 <= width <= 390
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "report-phone.png"))
