@@ -194,6 +194,7 @@ class Built:
 
     format: str
     meta: dict = field(default_factory=dict)
+    ranker: object | None = None  # the model as built, in memory: compress checks the reload against it
 
 
 def shape_of(artifact: Artifact) -> Shape:
@@ -233,6 +234,8 @@ def compress(parent: Artifact, config: MethodConfig | dict, ctx: CompressContext
     try:
         built = HANDLERS[type(config)](parent, config, ctx, tmp)
         copy_tokenizer(parent.path, tmp)
+        if built.ranker is not None:
+            built.meta["reload_max_abs_diff"] = reload_check(built, tmp, ctx)
         inherited = {k: parent.meta[k] for k in ("params", "nonzero_params", "flops_per_pair",
                                                   "flops_tokens", "base") if k in parent.meta}
         notes = list(parent.meta.get("notes", [])) + list(built.meta.pop("notes", []))
@@ -251,6 +254,28 @@ def compress(parent: Artifact, config: MethodConfig | dict, ctx: CompressContext
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return Artifact.load(final)
+
+
+def probe_requests(ctx: CompressContext, count: int = 2) -> list:
+    """A few real requests (validation split) for quick checks; a made-up one without data."""
+    if ctx.data is not None and ctx.data.valid:
+        return ctx.data.valid[:count]
+    from models.requests import Candidate, Request
+
+    return [Request("probe", "watched: Star River (1977)",
+                    (Candidate("1", "Night City (1995) | Drama"), Candidate("2", "Blue Road (1960) | Comedy")))]
+
+
+def reload_check(built: Built, folder: Path, ctx: CompressContext) -> float:
+    """Largest score difference between the model as built and as reloaded from `folder`."""
+    import numpy as np
+
+    from compress.artifact import TORCH_LOADERS
+
+    requests = probe_requests(ctx)
+    before = np.concatenate(built.ranker.score(requests))
+    after = np.concatenate(TORCH_LOADERS[built.format](folder).score(requests))
+    return float(np.abs(before.astype(np.float64) - after).max())
 
 
 def copy_tokenizer(src: Path, dst: Path) -> None:
@@ -277,7 +302,7 @@ def hf_ranker(artifact: Artifact):
 
 def save_hf(ranker, out: Path, **meta) -> Built:
     ranker.save(out)
-    return Built("hf", {**model_meta(ranker.model), "backends": list(HF_BACKENDS), **meta})
+    return Built("hf", {**model_meta(ranker.model), "backends": list(HF_BACKENDS), **meta}, ranker)
 
 
 def teacher_scores(teacher: Artifact, requests: list, ctx: CompressContext) -> list:

@@ -157,7 +157,7 @@ def _prefix(parent, config, ctx, out):
                                  "params": params + prefix_params, "nonzero_params": params + prefix_params,
                                  "flops_per_pair": flops, "flops_tokens": REFERENCE_TOKENS,
                                  "num_virtual_tokens": config.num_virtual_tokens,
-                                 "notes": _peft_notes(ctx) + ["prefix tuning runs in PyTorch only"]})
+                                 "notes": _peft_notes(ctx) + ["prefix tuning runs in PyTorch only"]}, ranker)
 
 
 @register_torch_loader("peft-prefix")

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from compress.api import (Built, MethodConfig, check_choice, check_positive, hf_ranker, register_handler,
-                          register_method)
+from compress.api import (Built, MethodConfig, check_choice, check_positive, copy_tokenizer, hf_ranker,
+                          probe_requests, register_handler, register_method)
 from compress.artifact import register_torch_loader
 
 # This CPU is AVX2 without VNNI. ORT's x86 INT8 kernels are U8S8 (uint8 activations, int8 weights);
@@ -103,30 +103,33 @@ def _export_fp32(parent, scratch: Path) -> Path:
     return export_onnx(parent.path, scratch / "fp32.onnx")
 
 
+def onnx_scores(folder: Path, requests, threads: int = 1) -> list[np.ndarray]:
+    """Scores of an "onnx" artifact through onnxruntime (for checks and quick evaluations)."""
+    import onnxruntime as ort
+    import torch
+    from transformers import AutoTokenizer
+
+    from models.ranker import RANKER_FILE, BertRanker
+
+    folder = Path(folder)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+    max_length = json.loads((folder / RANKER_FILE).read_text())["max_length"]
+    # Tokenize exactly as the torch ranker does; the placeholder module is never run.
+    encoder = BertRanker(torch.nn.Identity(), AutoTokenizer.from_pretrained(folder), max_length)
+    return [session.run(["logits"], encoder.encode(r.pairs()))[0].reshape(-1) for r in requests]
+
+
 def _onnx_meta(parent, out: Path, ranker, requests, notes: list[str]) -> dict:
     """Agreement with the fp32 parent on a few requests, so a broken quantization shows at once."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1  # a few requests: threads would only contend with other work
-    session = ort.InferenceSession(str(out / "model.onnx"), options, providers=["CPUExecutionProvider"])
-    ours, theirs = [], []
-    for request in requests[:4]:
-        batch = ranker.encode(request.pairs())
-        ours.append(session.run(["logits"], batch)[0].reshape(-1))
-        theirs.append(ranker.logits(batch))
-    ours, theirs = np.concatenate(ours), np.concatenate(theirs)
+    copy_tokenizer(parent.path, out)
+    ours = np.concatenate(onnx_scores(out, requests))
+    theirs = np.concatenate(ranker.score(requests))
     return {"backends": ["onnxruntime"], "bytes_on_disk": (out / "model.onnx").stat().st_size,
             "parity_max_abs_diff": float(np.abs(ours - theirs).max()),
             "parity_pearson": float(np.corrcoef(ours, theirs)[0, 1]) if ours.std() and theirs.std() else None,
             "notes": notes}
-
-
-def _check_requests(ctx, count):
-    if ctx.data is not None and ctx.data.train:
-        return ctx.data.train[:count]
-    from models.requests import Candidate, Request  # no data: a synthetic pair keeps the parity check alive
-    return [Request("probe", "watched: something", (Candidate("1", "a film (1999) | Drama"),))]
 
 
 @register_handler(OrtDynamicConfig)
@@ -140,7 +143,7 @@ def _ort_dynamic(parent, config, ctx, out):
     quantize_dynamic(fp32, out / "model.onnx", weight_type=QuantType.QInt8, per_channel=config.per_channel,
                      reduce_range=config.reduce_range)
     shutil.rmtree(scratch)
-    return Built("onnx", _onnx_meta(parent, out, ranker, _check_requests(ctx, 4), [
+    return Built("onnx", _onnx_meta(parent, out, ranker, probe_requests(ctx, 4), [
         "dynamic INT8 (U8S8, MatMul weights); activations scaled per batch at run time"]))
 
 
@@ -209,7 +212,7 @@ def _torch_dynamic(parent, config, ctx, out):
     (out / "torch_int8.json").write_text(json.dumps({"engine": config.engine}))
     notes = ["torch.ao.quantization.quantize_dynamic is deprecated (torchao replaces it); kept because "
              "its fbgemm kernels beat torchao's int8 path on this AVX2 CPU"] if config.engine == "torch.ao" else []
-    return Built("torch-int8", {"backends": ["torch"], "engine": config.engine, "notes": notes})
+    return Built("torch-int8", {"backends": ["torch"], "engine": config.engine, "notes": notes}, ranker)
 
 
 @register_torch_loader("torch-int8")
@@ -238,7 +241,7 @@ def _half(parent, config, ctx, out):
     ranker.save(out)
     (out / "half.json").write_text(json.dumps({"dtype": config.dtype}))
     notes = [f"{config.dtype} weights; float16 is for GPUs (CPU float16 matmuls are slow or absent)"]
-    return Built("half", {"backends": ["torch"], "dtype": config.dtype, "notes": notes})
+    return Built("half", {"backends": ["torch"], "dtype": config.dtype, "notes": notes}, ranker)
 
 
 @register_torch_loader("half")

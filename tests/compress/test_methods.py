@@ -1,0 +1,186 @@
+"""Every method on the tiny model, from one table: it runs, its artifact is complete and reloads with
+the same scores, and its accuracy-critical claim holds (the `claim` function of its row)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import AutoTokenizer
+
+from compress.api import compress, config_from_dict
+from compress.artifact import ARTIFACT_FILE, TORCH_LOADERS, Artifact
+
+KNOWN_BACKENDS = {"torch", "onnxruntime", "xla", "tensorrt"}
+TRAIN = {"max_steps": 2}  # training methods: just enough steps to prove the loop runs
+
+
+def scores(artifact, requests) -> np.ndarray:
+    if artifact.format == "onnx":
+        from compress.quantize import onnx_scores
+
+        return np.concatenate(onnx_scores(artifact.path, requests))
+    return np.concatenate(artifact.torch_ranker().score(requests))
+
+
+def correlates(artifact, teacher, requests, teacher_scores):
+    ours = scores(artifact, requests)
+    assert np.corrcoef(ours, teacher_scores)[0, 1] > 0.95
+    assert teacher.meta["params"] == artifact.meta["params"]
+
+
+def heads(model) -> list[int]:
+    return [layer.attention.self.num_attention_heads for layer in model.bert.encoder.layer]
+
+
+# --- the claims ---------------------------------------------------------------------------------
+def half_heads_global(art, teacher, requests, teacher_scores):
+    model = art.torch_ranker().model
+    assert sum(heads(model)) == 4 and min(heads(model)) >= 1  # 2 layers x 4 heads -> exactly half left
+    assert sum(len(v) for v in model.config.pruned_heads.values()) == 4
+    assert art.meta["flops_per_pair"] < teacher.meta["flops_per_pair"]
+
+
+def half_heads_per_layer(art, teacher, requests, teacher_scores):
+    assert heads(art.torch_ranker().model) == [2, 2]
+
+
+def ffn_global(art, teacher, requests, teacher_scores):
+    model = art.torch_ranker().model
+    widths = [layer.intermediate.dense.out_features for layer in model.bert.encoder.layer]
+    assert widths == art.meta["ffn_widths"] and sum(widths) == 2 * 64 - 32  # 25% of 128 neurons gone
+    if len(set(widths)) > 1:
+        assert model.config.rankbench_intermediate_sizes == widths
+
+
+def ffn_per_layer(art, teacher, requests, teacher_scores):
+    config = json.loads((art.path / "config.json").read_text())
+    assert config["intermediate_size"] == 32 and not config.get("rankbench_intermediate_sizes")
+
+
+def one_layer_left(art, teacher, requests, teacher_scores):
+    assert art.torch_ranker().model.config.num_hidden_layers == 1
+    assert art.meta["kept_layers"] == [1]
+
+
+def sparse(art, teacher, requests, teacher_scores):
+    model = art.torch_ranker().model
+    weights = [m.weight for m in model.bert.encoder.modules() if isinstance(m, torch.nn.Linear)]
+    zeros = sum(int((w == 0).sum()) for w in weights) / sum(w.numel() for w in weights)
+    assert zeros >= 0.75
+    assert art.meta["nonzero_params"] < art.meta["params"] and art.meta["csr_bytes"] < art.meta["dense_bytes"]
+
+
+def onnx_int8(art, teacher, requests, teacher_scores):
+    import onnx
+
+    graph = onnx.load(str(art.path / "model.onnx")).graph
+    assert [i.name for i in graph.input] == ["input_ids", "attention_mask", "token_type_ids"]
+    assert [o.name for o in graph.output] == ["logits"]
+    assert any(n.op_type in ("DynamicQuantizeLinear", "QuantizeLinear", "MatMulInteger") for n in graph.node)
+    correlates(art, teacher, requests, teacher_scores)
+
+
+def torch_int8(art, teacher, requests, teacher_scores):
+    quantized = [m for m in art.torch_ranker().model.modules()
+                 if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)]
+    assert len(quantized) == 2 * 6 + 1  # per layer q, k, v, attention out, FFN in, FFN out; + pooler
+    correlates(art, teacher, requests, teacher_scores)
+
+
+def bf16(art, teacher, requests, teacher_scores):
+    assert next(art.torch_ranker().model.parameters()).dtype == torch.bfloat16
+    assert art.meta["bytes_on_disk"] < 0.6 * teacher.meta["bytes_on_disk"]
+    correlates(art, teacher, requests, teacher_scores)
+
+
+def tensorrt_calibration(art, teacher, requests, teacher_scores):
+    info = json.loads((art.path / "tensorrt.json").read_text())
+    batches = sorted((art.path / "calibration").glob("batch_*.npz"))
+    assert len(batches) == info["batches"] >= 1
+    with np.load(batches[0]) as batch:
+        assert batch["input_ids"].shape == (32, 48) and batch["input_ids"].dtype == np.int64
+    assert art.format not in TORCH_LOADERS
+
+
+def student_one_layer(art, teacher, requests, teacher_scores):
+    assert art.torch_ranker().model.config.num_hidden_layers == 1
+    assert art.meta["student_init_layers"] == [1] and art.meta["train_steps"] == 2
+
+
+def narrow_student(art, teacher, requests, teacher_scores):
+    model = art.torch_ranker().model
+    assert model.config.num_hidden_layers == 2 and heads(model) == [2, 2]
+    assert model.config.intermediate_size == 32
+
+
+def lora_merged(art, teacher, requests, teacher_scores):
+    from compress.peft import lora_unmerged
+
+    unmerged = np.concatenate(lora_unmerged(art.path).score(requests))
+    assert np.abs(scores(art, requests) - unmerged).max() <= 1e-5
+    assert (art.path / "adapter" / "adapter_model.safetensors").is_file()
+    assert 0 < art.meta["trainable_params"] < art.meta["params"] / 100
+
+
+def prefix(art, teacher, requests, teacher_scores):
+    # 16 virtual tokens x 2 layers x (key + value) x hidden 32, plus the 33 weights of the new head.
+    assert art.meta["trainable_params"] == 16 * 2 * 2 * 32 + 33
+    assert art.meta["flops_per_pair"] > teacher.meta["flops_per_pair"]
+
+
+def adapter(art, teacher, requests, teacher_scores):
+    state = load_file(str(art.path / "model.safetensors"))
+    for i in range(2):
+        for part in ("down", "up"):
+            for kind in ("weight", "bias"):
+                assert f"bert.encoder.layer.{i}.output.adapter.{part}.{kind}" in state
+    assert state["bert.encoder.layer.0.output.adapter.down.weight"].shape == (8, 32)
+    assert json.loads((art.path / "config.json").read_text())["rankbench_adapter_size"] == 8
+
+
+CASES = [
+    ({"method": "prune-heads", "ratio": 0.5}, half_heads_global),
+    ({"method": "prune-heads", "ratio": 0.5, "importance": "magnitude", "scope": "per-layer"}, half_heads_per_layer),
+    ({"method": "prune-heads", "ratio": 0.5, "recovery": "distill", "recovery_steps": 2}, half_heads_global),
+    ({"method": "prune-ffn", "ratio": 0.25}, ffn_global),
+    ({"method": "prune-ffn", "ratio": 0.5, "importance": "magnitude", "scope": "per-layer"}, ffn_per_layer),
+    ({"method": "prune-layers", "ratio": 0.5, "which": "alternate"}, one_layer_left),
+    ({"method": "prune-unstructured", "sparsity": 0.75}, sparse),
+    ({"method": "quantize-ort-dynamic"}, onnx_int8),
+    ({"method": "quantize-ort-static", "calibration_requests": 8}, onnx_int8),
+    ({"method": "quantize-torch-dynamic"}, torch_int8),
+    ({"method": "half", "dtype": "bfloat16"}, bf16),
+    ({"method": "quantize-tensorrt-int8", "calibration_requests": 16}, tensorrt_calibration),
+    ({"method": "distill", "layers": 1, **TRAIN}, student_one_layer),
+    ({"method": "distill", "layers": 2, "heads_ratio": 0.5, "ffn_ratio": 0.5, "loss": "distill-mse", **TRAIN},
+     narrow_student),
+    ({"method": "lora", **TRAIN}, lora_merged),
+    ({"method": "prefix", **TRAIN}, prefix),
+    ({"method": "adapter", "size": 8, **TRAIN}, adapter),
+]
+
+
+@pytest.mark.parametrize("step, claim", CASES, ids=[json.dumps(s)[1:-1].replace('"', "") for s, _ in CASES])
+def test_method(step, claim, teacher, ctx, requests, teacher_scores):
+    art = compress(teacher, step, ctx)
+    # A complete artifact: metadata, tokenizer, ranker.json, in a folder named by its build key.
+    raw = json.loads((art.path / ARTIFACT_FILE).read_text())
+    assert raw["format"] == art.format and raw["hash"] == art.hash
+    meta = art.meta
+    for key in ("params", "nonzero_params", "bytes_on_disk", "flops_per_pair", "build_seconds", "notes"):
+        assert key in meta, key
+    assert meta["recipe"] == [json.loads(json.dumps(config_from_dict(step).to_dict()))]
+    assert meta["parent_hash"] == teacher.hash and Artifact.load(art.path).hash == art.hash
+    assert meta["bytes_on_disk"] > 0 and set(meta["backends"]) <= KNOWN_BACKENDS
+    if "train_steps" in meta:
+        assert meta["train_seconds"] > 0 and meta["trainable_params"] > 0
+    AutoTokenizer.from_pretrained(art.path)
+    assert json.loads((art.path / "ranker.json").read_text())["max_length"] == 48
+    # Reloads with the same scores: compress compares the model as built with the one read back.
+    if art.format not in ("onnx", "tensorrt-int8"):
+        assert meta["reload_max_abs_diff"] <= 1e-5
+        assert "torch" in meta["backends"]
+    claim(art, teacher, requests, teacher_scores)
