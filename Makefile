@@ -27,7 +27,10 @@ quick: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q --timeout=1200
 
+# pytest-benchmark: base / distilled / INT8 variants, p50/p99 in extra_info; compare runs with
+#   $(BIN)/pytest tests/bench --benchmark-only --benchmark-compare --benchmark-compare-fail=median:15%
 bench-ci: $(STAMP)
+	mkdir -p runs
 	$(BIN)/python -m pytest -q tests/bench --benchmark-only --benchmark-json=runs/bench-ci.json
 
 clean:
