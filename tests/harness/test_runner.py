@@ -1,0 +1,77 @@
+"""The runner: cells cached one file each, a rerun measures nothing new, a damaged cell file is
+measured again, unavailable cells are recorded with their reason; scenarios produce their fields."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from bench import scenarios as scenarios_module
+from bench.results import read_results
+from bench.runner import run_benchmark
+from bench.scenarios import ScenarioContext, run_scenario
+from bench.timing import TimingConfig
+
+FAST = TimingConfig(min_samples=2, min_seconds=0, warmup_min=1, warmup_max=2)
+
+
+def _run(artifact, data, out, **kw):
+    return run_benchmark({"tiny": artifact}, out, ["torch:threads=1", "tensorrt"], ["single-stream"],
+                         data=data, users=3, timing=FAST, latency_requests=2, parity_requests=2,
+                         progress=False, **kw)
+
+
+def test_rerun_measures_nothing_new(tiny_artifact, data, tmp_path, monkeypatch):
+    first = _run(tiny_artifact, data, tmp_path)
+    by_backend = {c["backend"]: c for c in first["cells"]}
+    assert by_backend["torch"]["status"] == "ok" and by_backend["torch"]["parity"]["passed"]
+    assert set(by_backend["torch"]["parts_ms"]) == {"tokenize", "model", "sort"}
+    assert by_backend["tensorrt"]["status"] in ("unavailable", "ok") and "tensorrt" in json.dumps(by_backend)
+    assert first["artifacts"]["tiny"]["accuracy"]["users"] == 3
+    assert "popularity" in first["baselines"]
+    read_results(tmp_path / "results.json")
+
+    calls = []
+    monkeypatch.setattr(scenarios_module, "SCENARIOS", {
+        k: (d, lambda *a, **k: calls.append(1)) for k, (d, _) in scenarios_module.SCENARIOS.items()})
+    second = _run(tiny_artifact, data, tmp_path)
+    assert calls == []
+    assert second["cells"][0]["samples_ms"] == first["cells"][0]["samples_ms"]
+
+
+def test_damaged_cell_file_is_not_taken_as_finished(tiny_artifact, data, tmp_path):
+    first = _run(tiny_artifact, data, tmp_path)
+    key = first["cells"][0]["key"]
+    (tmp_path / "cells" / f"{key}.json").write_text('{"id": "half')
+    again = _run(tiny_artifact, data, tmp_path)
+    assert again["cells"][0]["status"] == "ok" and again["cells"][0]["samples_ms"] != first["cells"][0]["samples_ms"]
+
+
+class _Instant:
+    device = "none"
+
+    def run(self, batch):
+        return np.arange(batch["input_ids"].shape[0], dtype=np.float32)
+
+    def synchronize(self):
+        pass
+
+
+class _Encoder:
+    max_length = 16
+
+    def encode(self, pairs, pad_to=None):
+        return {"input_ids": np.zeros((len(pairs), pad_to or 8), np.int64)}
+
+
+def test_offline_and_server_fields(requests_):
+    ctx = ScenarioContext(_Instant(), _Encoder(), requests_, FAST)
+    off = run_scenario("offline", ctx, {"batch_sizes": [1, 4], "min_samples": 2, "min_seconds": 0})
+    assert [p["batch_size"] for p in off["points"]] == [1, 4] and off["best_batch_size"] in (1, 4)
+    srv = run_scenario("server", ctx, {"candidates": 5, "sla_p99_ms": 1000.0, "requests_per_rate": 20,
+                                       "max_levels": 3, "max_batch_requests": 2})
+    assert srv["max_rate_under_sla_rps"] is not None and srv["sla_p99_ms"] == 1000.0
+    rates = [p["rate_rps"] for p in srv["points"]]
+    assert rates == sorted(rates) and len(rates) == 3 and all(p["complete"] for p in srv["points"])
+    sweep = run_scenario("sweep-length", ctx, {"values": [8, 16], "candidates": 4, "min_samples": 2})
+    assert [p["value"] for p in sweep["points"]] == [8, 16]
