@@ -69,6 +69,20 @@ class TorchBackend(Backend):
         return TorchSession(artifact, options, _resolve_device(options))
 
 
+def _use_eager_attention(model) -> None:
+    """Make the attention mask come from device ops only, across transformers versions."""
+    bert = getattr(model, "bert", None)
+    if bert is not None and hasattr(bert, "attn_implementation"):
+        bert.attn_implementation = "eager"  # transformers 4.x: BertModel picks the mask path by this
+        return
+    setter = getattr(model, "set_attn_implementation", None)  # newer transformers: functional attention
+    if setter:
+        try:
+            setter("eager")
+        except Exception:  # noqa: BLE001 - a model that cannot switch keeps its modules
+            pass
+
+
 class TorchSession(Session):
     def __init__(self, artifact, options: BackendOptions, device: str):
         import torch
@@ -83,6 +97,10 @@ class TorchSession(Session):
         dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[options.precision]
         self.dev = torch.device(device)
         model = ranker.model.eval().to(self.dev)
+        if options.cuda_graphs:
+            # transformers' SDPA mask path checks the mask on the host (torch.all(mask == 1)), a sync
+            # that graph capture forbids; the eager path builds the mask with device ops only.
+            _use_eager_attention(model)
         if dtype != torch.float32:
             model = model.to(dtype)
         self.model = torch.compile(model) if options.compile else model
@@ -94,6 +112,7 @@ class TorchSession(Session):
             self.device = "cpu"
         self._graphs: dict[tuple[int, int], tuple] = {}
         self.info = {"threads": torch.get_num_threads(), "dtype": str(dtype).replace("torch.", ""),
+                     "attention": getattr(model.config, "_attn_implementation", None),
                      "compiled": bool(options.compile), "cuda_graphs": bool(options.cuda_graphs)}
 
     def _forward(self, inputs):
