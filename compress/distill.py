@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from compress.api import (Shape, TrainFields, check_choice, check_positive, check_ratio, hf_ranker,
                           register_handler, register_method, run_training, save_hf, teacher_scores)
-from compress.prune import ffn_magnitude, head_magnitude, keep_layers, layer_choice, prune_ffn, prune_heads
+from compress.prune import (ffn_magnitude, head_magnitude, keep_layers, layer_choice, n_removed, prune_ffn,
+                            prune_heads)
 
 INITS = ("alternate", "bottom", "top")
 
@@ -74,7 +75,7 @@ def student_layers(init: str, teacher_layers: int, layers: int) -> list[int]:
 
 
 def _uniform_remove(scores, ratio):
-    return [sorted(s.argsort(kind="stable")[:min(round(ratio * len(s)), len(s) - 1)].tolist()) for s in scores]
+    return [sorted(s.argsort(kind="stable")[:min(n_removed(ratio, len(s)), len(s) - 1)].tolist()) for s in scores]
 
 
 @register_handler(DistillConfig)

@@ -80,6 +80,8 @@ class PruneLayersConfig(_Structured):
         shape = super().plan(parent)
         if parent.layers is not None and n_removed(self.ratio, parent.layers) >= parent.layers:
             raise ValueError(f"prune-layers: ratio {self.ratio} would remove all {parent.layers} layers")
+        if parent.layers is not None and n_removed(self.ratio, parent.layers) == 0:
+            raise ValueError(f"prune-layers: ratio {self.ratio} of {parent.layers} layers removes none")
         layers = parent.layers - n_removed(self.ratio, parent.layers) if parent.layers else None
         return Shape(shape.format, layers, False)
 
@@ -94,7 +96,8 @@ class PruneUnstructuredConfig(MethodConfig):
 
 
 def n_removed(ratio: float, units: int) -> int:
-    return int(round(ratio * units))
+    # Round half up (Python's round() sends 0.5 to 0 and 2.5 to 2: surprising for "half the layers").
+    return int(ratio * units + 0.5)
 
 
 # --- importance -------------------------------------------------------------------------------

@@ -86,7 +86,7 @@ def onnx_int8(art, teacher, requests, teacher_scores):
 def torch_int8(art, teacher, requests, teacher_scores):
     quantized = [m for m in art.torch_ranker().model.modules()
                  if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)]
-    assert len(quantized) == 2 * 6 + 1  # per layer q, k, v, attention out, FFN in, FFN out; + pooler
+    assert len(quantized) == 2 * 6 + 2  # per layer q, k, v, attention out, FFN in, FFN out; pooler, head
     correlates(art, teacher, requests, teacher_scores)
 
 
