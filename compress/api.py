@@ -164,8 +164,7 @@ class CompressContext:
         digest = hashlib.sha256(self.data.name.encode())
         for split in (self.data.train, self.data.valid, self.data.test):
             digest.update(str(len(split)).encode())
-            for request in split:
-                digest.update(request.id.encode())
+            digest.update(requests_digest(split).encode())
         return digest.hexdigest()[:16]
 
     def base_model(self) -> str:
@@ -186,6 +185,25 @@ class CompressContext:
             raise ValueError(f"{config.method}: needs ranking data (calibration / training requests)")
         if "base" in config.needs:
             self.base_model()
+
+
+def requests_digest(requests: list) -> str:
+    """Identity of a list of requests: ids, texts and labels (the same ids with other texts differ)."""
+    digest = hashlib.sha256()
+    for request in requests:
+        digest.update(f"{request.id}\x1f{request.context}\x1e".encode())
+        for candidate in request.candidates:
+            digest.update(f"{candidate.id}\x1f{candidate.text}\x1f{candidate.label}\x1e".encode())
+    return digest.hexdigest()[:16]
+
+
+def sample_requests(requests: list, count: int, seed: int) -> list:
+    """A seeded sample spread over all users (the first N requests would all be the first users')."""
+    import random
+
+    if count >= len(requests):
+        return list(requests)
+    return [requests[i] for i in sorted(random.Random(seed).sample(range(len(requests)), count))]
 
 
 @dataclass
@@ -309,8 +327,7 @@ def teacher_scores(teacher: Artifact, requests: list, ctx: CompressContext) -> l
     """The teacher's scores on `requests`, computed once and cached under the teacher's hash."""
     import numpy as np
 
-    digest = hashlib.sha256("".join(r.id for r in requests).encode()).hexdigest()[:12]
-    path = ctx.cache_dir / "teacher-scores" / f"{teacher.hash}-{digest}.npz"
+    path = ctx.cache_dir / "teacher-scores" / f"{teacher.hash}-{requests_digest(requests)}.npz"
     if path.is_file():
         with np.load(path) as stored:
             return [stored[f"r{i}"] for i in range(len(requests))]

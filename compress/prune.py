@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from compress.api import (Built, MethodConfig, Shape, check_choice, check_positive, check_ratio,
-                          hf_ranker, register_handler, register_method, run_training, save_hf,
-                          teacher_scores)
+                          hf_ranker, register_handler, register_method, run_training, sample_requests,
+                          save_hf, teacher_scores)
 
 SCOPES = ("global", "per-layer")
 RECOVERY = ("none", "finetune", "distill")
@@ -237,7 +237,7 @@ def layer_choice(which: str, layers: int, removed: int) -> list[int]:
 
 # --- handlers ---------------------------------------------------------------------------------
 def _importance_requests(ctx, config):
-    return ctx.data.train[:config.importance_requests]
+    return sample_requests(ctx.data.train, config.importance_requests, ctx.seed)
 
 
 def _recover(ranker, parent, config, ctx) -> dict:

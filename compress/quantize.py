@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from compress.api import (Built, MethodConfig, check_choice, check_positive, copy_tokenizer, hf_ranker,
-                          probe_requests, register_handler, register_method)
+                          probe_requests, register_handler, register_method, sample_requests)
 from compress.artifact import register_torch_loader
 
 # This CPU is AVX2 without VNNI. ORT's x86 INT8 kernels are U8S8 (uint8 activations, int8 weights);
@@ -169,7 +169,7 @@ def _ort_static(parent, config, ctx, out):
     fp32 = _export_fp32(parent, scratch)
     methods = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
                "percentile": CalibrationMethod.Percentile}
-    requests = ctx.data.train[:config.calibration_requests]
+    requests = sample_requests(ctx.data.train, config.calibration_requests, ctx.seed)
     # QDQ keeps the graph readable and lets ORT pick its fused INT8 kernels per CPU at load time.
     # QUInt8 activations / QInt8 weights: the U8S8 pair that ORT's x86 kernels run natively.
     # Only MatMul/Gemm are quantized: the linear layers and attention products carry the FLOPs,
@@ -179,8 +179,8 @@ def _ort_static(parent, config, ctx, out):
                     reduce_range=config.reduce_range, activation_type=QuantType.QUInt8,
                     weight_type=QuantType.QInt8, calibrate_method=methods[config.calibration])
     shutil.rmtree(scratch)
-    # Check on other requests than the calibration ones.
-    check = ctx.data.train[config.calibration_requests:config.calibration_requests + 4] or requests
+    # Check on requests the calibration did not see.
+    check = probe_requests(ctx, 4)
     return Built("onnx", {**_onnx_meta(parent, out, ranker, check, [
         f"static INT8 QDQ ({config.calibration}, {len(requests)} calibration requests)"]),
         "calibration_requests": len(requests)})
@@ -262,7 +262,7 @@ def _tensorrt_int8(parent, config, ctx, out):
     ranker = hf_ranker(parent)
     ranker.save(out)  # the fp32 model: the backend exports it to ONNX and builds the INT8 engine
     seq_len = config.seq_len or ranker.max_length
-    pairs = [p for r in ctx.data.train[:config.calibration_requests] for p in r.pairs()]
+    pairs = [p for r in sample_requests(ctx.data.train, config.calibration_requests, ctx.seed) for p in r.pairs()]
     calib = out / "calibration"
     calib.mkdir()
     batches = 0

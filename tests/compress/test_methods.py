@@ -96,6 +96,11 @@ def bf16(art, teacher, requests, teacher_scores):
     correlates(art, teacher, requests, teacher_scores)
 
 
+def fp16(art, teacher, requests, teacher_scores):
+    assert next(art.torch_ranker().model.parameters()).dtype == torch.float16
+    correlates(art, teacher, requests, teacher_scores)
+
+
 def tensorrt_calibration(art, teacher, requests, teacher_scores):
     info = json.loads((art.path / "tensorrt.json").read_text())
     batches = sorted((art.path / "calibration").glob("batch_*.npz"))
@@ -153,6 +158,7 @@ CASES = [
     ({"method": "quantize-ort-static", "calibration_requests": 8}, onnx_int8),
     ({"method": "quantize-torch-dynamic"}, torch_int8),
     ({"method": "half", "dtype": "bfloat16"}, bf16),
+    ({"method": "half", "dtype": "float16"}, fp16),
     ({"method": "quantize-tensorrt-int8", "calibration_requests": 16}, tensorrt_calibration),
     ({"method": "distill", "layers": 1, **TRAIN}, student_one_layer),
     ({"method": "distill", "layers": 2, "heads_ratio": 0.5, "ffn_ratio": 0.5, "loss": "distill-mse", **TRAIN},
@@ -184,3 +190,12 @@ def test_method(step, claim, teacher, ctx, requests, teacher_scores):
         assert meta["reload_max_abs_diff"] <= 1e-5
         assert "torch" in meta["backends"]
     claim(art, teacher, requests, teacher_scores)
+
+
+def test_teacher_scores_are_computed_once(teacher, ctx):
+    compress(teacher, {"method": "distill", "layers": 1, **TRAIN}, ctx)
+    (cached,) = (ctx.cache_dir / "teacher-scores").glob("*.npz")
+    stamp = cached.stat().st_mtime_ns
+    compress(teacher, {"method": "distill", "layers": 2, "loss": "distill-mse", **TRAIN}, ctx)
+    assert list((ctx.cache_dir / "teacher-scores").glob("*.npz")) == [cached]
+    assert cached.stat().st_mtime_ns == stamp
