@@ -339,15 +339,36 @@ def teacher_scores(teacher: Artifact, requests: list, ctx: CompressContext) -> l
     return scores
 
 
-def run_training(ranker, train_config, ctx: CompressContext, targets=None, desc: str = "training") -> dict:
-    """Train `ranker.model` in place (models.train.train); returns the training part of the meta."""
+def training_requests(train_config, ctx: CompressContext) -> tuple[list, object]:
+    """The requests a run will see, and the config to train on exactly them.
+
+    A short run (max_steps x batch_requests below the training set) sees a seeded sample of that
+    many requests: the same number of steps, and the teacher scores only what is used.
+    """
+    from dataclasses import replace
+
+    requests = ctx.data.train
+    wanted = train_config.max_train_requests
+    if train_config.max_steps:
+        short = train_config.max_steps * train_config.batch_requests
+        wanted = min(wanted or short, short) if train_config.epochs == 1 else wanted
+    if wanted and wanted < len(requests):
+        requests = sample_requests(requests, wanted, train_config.seed)
+    return requests, replace(train_config, max_train_requests=None)
+
+
+def run_training(ranker, train_config, ctx: CompressContext, teacher: Artifact | None = None,
+                 desc: str = "training") -> dict:
+    """Train `ranker.model` in place (models.train.train), distilling from `teacher` if given."""
     from models.train import train
 
+    requests, train_config = training_requests(train_config, ctx)
+    targets = teacher_scores(teacher, requests, ctx) if teacher is not None else None
     frozen = set()
     if getattr(train_config, "freeze_word_embeddings", False):  # train() freezes them for its run
         frozen = {id(ranker.model.get_input_embeddings().weight)}
     trainable = int(sum(p.numel() for p in ranker.model.parameters() if p.requires_grad and id(p) not in frozen))
-    report = train(ranker, ctx.data.train, train_config, targets=targets, desc=desc, progress=ctx.progress)
+    report = train(ranker, requests, train_config, targets=targets, desc=desc, progress=ctx.progress)
     return {"train_seconds": round(report["seconds"], 3), "trainable_params": trainable,
-            "train_steps": report["steps"], "final_loss": report["final_loss"],
-            "train_losses": dict(train_config.losses)}
+            "train_steps": report["steps"], "train_requests": len(requests),
+            "final_loss": report["final_loss"], "train_losses": dict(train_config.losses)}

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from compress.api import (Shape, TrainFields, check_choice, check_positive, check_ratio, hf_ranker,
-                          register_handler, register_method, run_training, save_hf, teacher_scores)
+                          register_handler, register_method, run_training, save_hf)
 from compress.prune import (ffn_magnitude, head_magnitude, keep_layers, layer_choice, n_removed, prune_ffn,
                             prune_heads)
 
@@ -91,7 +91,6 @@ def _distill(parent, config, ctx, out):
         prune_heads(student.model, _uniform_remove([head_magnitude(l) for l in layers], config.heads_ratio))
     if config.ffn_ratio:
         prune_ffn(student.model, _uniform_remove([ffn_magnitude(l) for l in layers], config.ffn_ratio))
-    targets = teacher_scores(parent, ctx.data.train, ctx)
-    meta = run_training(student, config.train_config(config.losses(), ctx.seed), ctx, targets,
+    meta = run_training(student, config.train_config(config.losses(), ctx.seed), ctx, teacher=parent,
                         desc=f"distilling {config.layers}-layer student")
     return save_hf(student, out, student_init_layers=keep, **meta)

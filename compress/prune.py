@@ -21,7 +21,7 @@ import torch
 
 from compress.api import (Built, MethodConfig, Shape, check_choice, check_positive, check_ratio,
                           hf_ranker, register_handler, register_method, run_training, sample_requests,
-                          save_hf, teacher_scores)
+                          save_hf)
 
 SCOPES = ("global", "per-layer")
 RECOVERY = ("none", "finetune", "distill")
@@ -246,10 +246,10 @@ def _recover(ranker, parent, config, ctx) -> dict:
     from models.train import TrainConfig
 
     losses = {"listwise": 1.0} if config.recovery == "finetune" else {"distill-kl": 1.0}
-    targets = teacher_scores(parent, ctx.data.train, ctx) if config.recovery == "distill" else None
+    teacher = parent if config.recovery == "distill" else None  # the unpruned model
     train_config = TrainConfig(max_steps=config.recovery_steps, lr=config.recovery_lr, losses=losses,
                                seed=ctx.seed)
-    return {f"recovery_{k}": v for k, v in run_training(ranker, train_config, ctx, targets,
+    return {f"recovery_{k}": v for k, v in run_training(ranker, train_config, ctx, teacher,
                                                         desc=f"{config.method} recovery").items()}
 
 
