@@ -1,0 +1,130 @@
+"""`rankbench run EXPERIMENT.toml`: the whole flow, resumable at every stage.
+
+    teacher (cached by config hash; training resumes from its checkpoint)
+      -> variants (each recipe step cached by its hash under <out_dir>/artifacts)
+      -> cells (variant x backend x scenario, each cached under <out_dir>/cells)
+      -> results.json -> report.html, summary.md, decision.json
+
+Interrupted anywhere (Ctrl-C, a kill) and started again with the same command, it continues from
+the finished work: every stage writes to a temporary name and renames, so nothing partial is read
+as complete. A variant that fails to build or a cell that fails is recorded with its reason and the
+run goes on; the end of the run lists what failed.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+import traceback
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("experiment", help="an experiment file, e.g. experiments/default.toml")
+    parser.add_argument("--out", help="output folder (default: the file's run.out_dir)")
+    parser.add_argument("--retry-failed", action="store_true", help="measure failed cells again")
+    parser.add_argument("--check", action="store_true", help="only validate the experiment file")
+
+
+def teacher_artifact(ranker, folder: Path, report: dict, base: str):
+    """The cached teacher folder as an Artifact (metadata written once, next to the weights)."""
+    from compress.api import model_meta
+    from compress.artifact import ARTIFACT_FILE, HF_BACKENDS, Artifact, content_hash
+
+    if (folder / ARTIFACT_FILE).is_file():
+        return Artifact.load(folder)
+    meta = {**model_meta(ranker.model), "recipe": [], "base": base, "backends": list(HF_BACKENDS),
+            "content_hash": content_hash(folder), "train_seconds": report.get("seconds"),
+            "trainable_params": sum(p.numel() for p in ranker.model.parameters() if p.requires_grad),
+            "notes": [f"fine-tuned from {base}: {report.get('steps')} steps, "
+                      f"final loss {report.get('final_loss') or float('nan'):.4f}"]}
+    return Artifact(folder, "teacher", "hf", meta).save()
+
+
+def build_variants(exp, teacher, data, out_dir: Path) -> tuple[dict, list[str]]:
+    """name -> Artifact for every variant that builds; failures become notes, not crashes."""
+    from tqdm.auto import tqdm
+
+    from compress.api import CompressContext
+    from compress.recipe import build_recipe
+
+    ctx = CompressContext(out_dir=out_dir / "artifacts", data=data, teacher=teacher,
+                          base=exp.teacher.base, seed=exp.run.seed, progress=True)
+    built, failures = {}, []
+    bar = tqdm(exp.variants.items(), desc="variants", unit="variant", dynamic_ncols=True)
+    for name, steps in bar:
+        bar.set_postfix_str(name)
+        start = time.perf_counter()
+        try:
+            built[name] = build_recipe(teacher, steps, ctx)
+            tqdm.write(f"variant {name:<28} ready ({time.perf_counter() - start:.0f} s)")
+        except KeyboardInterrupt:
+            raise
+        except Exception as err:  # noqa: BLE001 - one broken recipe must not stop the others
+            reason = f"{type(err).__name__}: {err}"
+            failures.append(f"variant {name} failed to build: {reason}")
+            tqdm.write(f"variant {name:<28} FAILED: {reason}")
+            traceback.print_exc(limit=3)
+    return built, failures
+
+
+def run_experiment(path: str | Path, out: str | Path | None = None, retry_failed: bool = False) -> dict:
+    from bench.backends.base import backend_names
+    from bench.experiment_config import load_experiment
+    from bench.results import write_results
+    from bench.runner import run_benchmark
+    from bench.scenarios import SCENARIOS
+    from bench.select import select
+    from bench.select_cli import write_decision
+    from models.data import load_data
+    from models.teacher import get_teacher
+    from reports.render import write_report
+
+    started = time.perf_counter()
+    exp = load_experiment(path, backends=backend_names(), scenarios=SCENARIOS)
+    out_dir = Path(out or exp.run.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    print(f"experiment {exp.run.name}: {len(exp.variants)} variants x {len(exp.backends)} backends x "
+          f"{len(exp.scenarios)} scenarios -> {out_dir}")
+
+    data = load_data(exp.data)
+    ranker, folder, report = get_teacher(exp.teacher, exp.data, data)
+    print(f"teacher: {folder} ({report['steps']} steps, {report['seconds']:.0f} s of training)")
+    teacher = teacher_artifact(ranker, folder, report, exp.teacher.base)
+    del ranker
+    variants, failures = build_variants(exp, teacher, data, out_dir)
+
+    backends = [(b["name"], {k: v for k, v in b.items() if k != "name"}) for b in exp.backends]
+    scenarios = [(s["name"], {k: v for k, v in s.items() if k != "name"}) for s in exp.scenarios]
+    notes = [f"experiment file: {exp.source}", f"evaluation users: {exp.run.eval_users}",
+             f"teacher training: {report['steps']} steps in {report['seconds']:.0f} s", *failures]
+    results = run_benchmark({"teacher": teacher, **variants}, out_dir, backends, scenarios, data=data,
+                            users=exp.run.eval_users, teacher="teacher",
+                            constraints=exp.constraints.to_dict(), timing=exp.timing,
+                            latency_requests=exp.run.latency_requests, parity_requests=exp.run.parity_requests,
+                            run_name=exp.run.name, experiment=exp.raw, notes=notes,
+                            retry_failed=retry_failed, progress=True)
+    decision = select(results, exp.constraints)
+    write_decision(decision, out_dir, str(out_dir / "results.json"))
+    write_results(out_dir / "results.json", results)
+    for written in write_report(results, out_dir, exp.constraints, source=str(out_dir / "results.json")):
+        print(f"wrote {written}")
+    print(f"wrote {out_dir / 'decision.json'}")
+    print(f"decision: {decision.why if decision.choice else 'nothing feasible under ' + exp.constraints.describe()}")
+    for failure in failures:
+        print(f"  {failure}")
+    print(f"done in {time.perf_counter() - started:.0f} s")
+    return results
+
+
+def main(args) -> int:
+    if args.check:
+        from bench.backends.base import backend_names
+        from bench.experiment_config import load_experiment
+        from bench.scenarios import SCENARIOS
+
+        exp = load_experiment(args.experiment, backends=backend_names(), scenarios=SCENARIOS)
+        print(f"{args.experiment}: ok ({len(exp.variants)} variants, {len(exp.backends)} backends, "
+              f"{len(exp.scenarios)} scenarios)")
+        return 0
+    run_experiment(args.experiment, args.out, args.retry_failed)
+    return 0
