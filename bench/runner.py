@@ -14,7 +14,8 @@ Entry point (what `rankbench bench` and the experiment runner call):
         timing=TimingConfig(),    # sample counts / durations for every cell
         latency_requests=50,      # distinct real requests cycled by the scenarios
         parity_requests=8,        # real requests in the parity check
-        run_name="bench", experiment=None, notes=[], retry_failed=False, progress=True)
+        run_name="bench", experiment=None, notes=[], retry_failed=False, progress=True,
+        only_cached=False)        # True: measure nothing, gather finished cells (others -> "failed")
 
 Every finished cell is written atomically (temporary file, then rename) to cells/<key>.json, the key
 being a hash of the cell's definition (artifact hash, backend + options, scenario + params, timing,
@@ -163,7 +164,7 @@ def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, users
                   teacher: str | None = None, constraints: dict | None = None,
                   timing: TimingConfig = TimingConfig(), latency_requests: int = 50, parity_requests: int = 8,
                   run_name: str = "bench", experiment: dict | None = None, notes: list[str] | None = None,
-                  retry_failed: bool = False, progress: bool = True) -> dict:
+                  retry_failed: bool = False, progress: bool = True, only_cached: bool = False) -> dict:
     from bench.results import environment, write_results
 
     out_dir = Path(out_dir)
@@ -227,6 +228,11 @@ def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, users
         else:
             pending.append(d)
 
+    if only_cached:  # gather what is finished; what is not is reported, not measured
+        for d in pending:
+            finished[d["key"]] = {**_base_cell(d), "status": "failed",
+                                  "reason": "not measured: the run that owns this cell did not finish it"}
+        pending = []
     references: dict[str, tuple] = {}
     groups: dict[tuple, list[dict]] = {}
     for d in pending:
