@@ -169,6 +169,10 @@ def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, users
 
     out_dir = Path(out_dir)
     backend_specs, scenario_specs = _backend_specs(backends), _scenario_specs(scenarios)
+    sla = (constraints or {}).get("p99_ms")
+    for name, params in scenario_specs:  # one SLA for every variant: the run's constraint, if any
+        if name == "server" and params.get("sla_p99_ms") is None and sla is not None:
+            params["sla_p99_ms"] = float(sla)
     if not variants:
         raise ValueError("no variants to measure")
     if teacher is not None and teacher not in variants:
@@ -251,9 +255,12 @@ def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, users
     run_notes = list(notes or [])
     run_notes.append(f"timing: {json.dumps(timing.to_dict())}; latency requests: {len(lat_requests)}; "
                      f"parity requests: {len(par_requests)}")
+    from bench.timing import harness_overhead_us
+
     results = {"schema_version": 1,
                "run": {"name": run_name, "created": created, "experiment": experiment, "teacher": teacher,
-                       "constraints": constraints, "eval_users": len(eval_requests), "notes": run_notes},
+                       "constraints": constraints, "eval_users": len(eval_requests), "notes": run_notes,
+                       "harness_overhead_us": round(harness_overhead_us(), 3)},
                "environment": env, "artifacts": artifacts, "cells": cells}
     if data is not None and getattr(data, "item_counts", None):
         from bench.accuracy import evaluate, popularity_scores
