@@ -48,12 +48,13 @@ def to_svg(fig, name: str) -> str:
     return re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
 
 
-def _grid(n_panels: int, height_in: float = 2.8):
+def _grid(n_panels: int, height_in: float = 2.8, share: bool = True):
+    """Panels two to a row; shared axes only where backends are measured on the same x values."""
     plt = _plt()
     cols = 1 if n_panels == 1 else 2
     rows = math.ceil(n_panels / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(WIDTH_IN, height_in * rows + 0.6), squeeze=False,
-                             sharex=True, sharey=True)
+                             sharex=share, sharey=share)
     flat = list(axes.flat)
     for ax in flat[:n_panels]:
         ax.tick_params(labelbottom=True, labelleft=True)  # each panel readable on its own (phones, print)
@@ -146,14 +147,15 @@ def pareto(results: dict, decision) -> str | None:
     return to_svg(fig, "pareto")
 
 
-def _log_x(ax, base: int = 10) -> None:
-    """Log x scale labelled with plain numbers (1, 2, 5, 10 ... or 1, 2, 4, 8 ...), no exponents."""
+def _log_x(ax, base: int = 10, axis: str = "x") -> None:
+    """Log scale labelled with plain numbers (1, 2, 5, 10 ... or 1, 2, 4, 8 ...), no exponents."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    ax.set_xscale("log", base=base)
-    ax.xaxis.set_major_locator(LogLocator(base=base, subs=(1.0, 2.0, 5.0) if base == 10 else (1.0,)))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log", base=base)
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(LogLocator(base=base, subs=(1.0, 2.0, 5.0) if base == 10 else (1.0,)))
+    target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    target.set_minor_formatter(NullFormatter())
 
 
 def _per_backend(results: dict, scenario: str) -> dict[str, list[dict]]:
@@ -190,7 +192,7 @@ def latency_cdf(results: dict) -> str | None:
 
 
 def _points_plot(results: dict, scenario: str, x_key: str, y_of, name: str, xlabel: str, ylabel: str,
-                 sla_ms: float | None = None, log2_x: bool = False) -> str | None:
+                 sla_ms: float | None = None, log2_x: bool = False, log_y: bool = False) -> str | None:
     groups = {}
     for backend, cells in _per_backend(results, scenario).items():
         usable = [c for c in cells if any(x_key in p and p.get("stats") for p in c.get("points", []))]
@@ -199,7 +201,7 @@ def _points_plot(results: dict, scenario: str, x_key: str, y_of, name: str, xlab
     if not groups:
         return None
     variants = _order(results, "variant")
-    fig, axes = _grid(len(groups))
+    fig, axes = _grid(len(groups), share=False)  # each backend is swept over its own range
     for ax, (backend, cells) in zip(axes, groups.items()):
         for cell in cells:
             points = sorted((p for p in cell["points"] if x_key in p and p.get("stats")), key=lambda p: p[x_key])
@@ -210,6 +212,8 @@ def _points_plot(results: dict, scenario: str, x_key: str, y_of, name: str, xlab
             ax.axhline(sla_ms, color="black", linestyle="--", linewidth=1, label=f"SLA p99 = {sla_ms:g} ms")
         if log2_x:
             _log_x(ax, base=2)
+        if log_y:
+            _log_x(ax, axis="y")
         ax.set_title(backend)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
@@ -229,7 +233,7 @@ def p99_vs_load(results: dict, sla_ms: float | None) -> str | None:
         slas = {c.get("sla_p99_ms") for c in results.get("cells", []) if c["scenario"] == "server"} - {None}
         sla_ms = slas.pop() if len(slas) == 1 else None
     return _points_plot(results, "server", "rate_rps", lambda p: p["stats"]["p99_ms"], "p99-load",
-                        "offered load (requests/s)", "p99 latency (ms)", sla_ms)
+                        "offered load (requests/s)", "p99 latency (ms, log scale)", sla_ms, log_y=True)
 
 
 def sweeps(results: dict) -> dict[str, str]:

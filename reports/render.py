@@ -43,6 +43,8 @@ def _role(decision: Decision, cell_id: str | None) -> tuple[str, str]:
         return "", ""
     # a status rejection is already shown in the status column; other scenarios are not judged
     tag = "" if rejection.reason in ("status", "scenario") else rejection.reason
+    if rejection.by:  # the full sentence is in decision.json; the table names the winner
+        return tag, f"{'dominated' if tag == 'dominated' else 'beaten'} by {rejection.by.rsplit('/', 1)[0]}"
     return tag, rejection.detail
 
 
@@ -62,7 +64,8 @@ def table_rows(results: dict, decision: Decision) -> list[dict]:
         artifact = results.get("artifacts", {}).get(variant) or {}
         tag, why = _role(decision, main["id"] if main else None)
         detail = status_detail(shown) if status != "ok" else why
-        others = [f"{c['scenario']}: {status_detail(c)}" for c in cells if c is not shown and c["status"] != "ok"]
+        others = [f"{c['scenario']}: {status_detail(c)}" for c in cells
+                  if c is not shown and c["status"] != "ok" and status_detail(c) != status_detail(shown)]
         rows.append({"variant": variant, "backend": backend, "status": status,
                      "detail": "; ".join([detail, *others]).strip("; "), "tag": tag,
                      "p50_ms": stats.get("p50_ms"), "p99_ms": stats.get("p99_ms"),
