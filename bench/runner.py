@@ -99,7 +99,7 @@ def _artifact_entry(name: str, artifact, accuracy: dict | None) -> dict:
     return entry
 
 
-def evaluate_accuracy(artifact, requests, cache: Path) -> dict:
+def evaluate_accuracy(artifact, requests, cache: Path, log=None) -> dict:
     """Ranking accuracy of an artifact, with the first backend (ACCURACY_ORDER) that runs it; cached."""
     from bench.accuracy import evaluate
     from bench.parity import score_requests
@@ -117,6 +117,8 @@ def evaluate_accuracy(artifact, requests, cache: Path) -> dict:
         if not ok:
             reasons.append(f"{name}: {why}")
             continue
+        if log:
+            log(f"accuracy of {artifact.name}: {len(requests)} requests on {name} ...")
         session = backend.prepare(artifact, options)
         try:
             metrics = evaluate(score_requests(session.run, encoder, requests), requests)
@@ -190,7 +192,8 @@ def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, users
     artifacts = {}
     for name, artifact in variants.items():
         try:
-            accuracy = evaluate_accuracy(artifact, eval_requests, out_dir / "accuracy")
+            accuracy = evaluate_accuracy(artifact, eval_requests, out_dir / "accuracy",
+                                         log=print if progress else None)
         except Exception as err:  # noqa: BLE001 - recorded, the run goes on
             accuracy = None
             print(f"accuracy of {name} unavailable: {_error(err)}")
@@ -225,8 +228,8 @@ def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, users
     pending = []
     for d in cells_def:
         cached = _read_json(cell_dir / f"{d['key']}.json")
-        if cached and cached.get("key") == d["key"] and (
-                cached["status"] in ("ok", "invalid") or (cached["status"] == "failed" and not retry_failed)):
+        done = ("ok", "invalid") + (() if retry_failed else ("failed",)) + (("unavailable",) if only_cached else ())
+        if cached and cached.get("key") == d["key"] and cached.get("status") in done:
             finished[d["key"]] = cached
             status.done(cached, cached=True)
         else:
@@ -253,6 +256,9 @@ def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, users
     cells = [finished[d["key"]] for d in cells_def]
     failed = [c for c in cells if c["status"] in ("failed", "invalid")]
     run_notes = list(notes or [])
+    if hasattr(os, "getloadavg"):  # latency on a shared machine depends on what else runs there
+        run_notes.append("load average (1, 5, 15 min) at the end: " +
+                         ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     run_notes.append(f"timing: {json.dumps(timing.to_dict())}; latency requests: {len(lat_requests)}; "
                      f"parity requests: {len(par_requests)}")
     from bench.timing import harness_overhead_us
