@@ -1,7 +1,6 @@
 """reports: report.html (self-contained, verdict first, table, every plot), summary.md, failures."""
 from __future__ import annotations
 
-import copy
 import json
 import re
 
@@ -65,11 +64,6 @@ def test_summary_is_short_markdown_with_verdict_and_table(rendered, sample):
     assert len(lines) < 60 and len(summary) < 8000
 
 
-def write(path, results):
-    path.write_text(json.dumps(results))
-    return path
-
-
 @pytest.mark.parametrize("corrupt, message", [
     (lambda text: text[: len(text) // 2], "not valid JSON"),
     (lambda text: text.replace('"status": "ok"', '"status": "great"', 1), "does not match results schema"),
@@ -109,7 +103,7 @@ def test_a_failure_while_rendering_leaves_the_previous_report_untouched(tmp_path
     assert (out / "report.html").read_text() == "previous report"
 
 
-def test_nothing_feasible_and_only_single_stream(tmp_path):
+def test_nothing_feasible_and_only_single_stream():
     from reports.render import render
 
     results = hand_results({"teacher": artifact("teacher", 0.4), "small": artifact("small", 0.3)},
