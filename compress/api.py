@@ -159,6 +159,8 @@ class CompressContext:
         self.cache_dir = Path(self.cache_dir) if self.cache_dir else self.out_dir / "cache"
 
     def data_fingerprint(self) -> str:
+        from compress.training import requests_digest
+
         if self.data is None:
             return "none"
         digest = hashlib.sha256(self.data.name.encode())
@@ -185,25 +187,6 @@ class CompressContext:
             raise ValueError(f"{config.method}: needs ranking data (calibration / training requests)")
         if "base" in config.needs:
             self.base_model()
-
-
-def requests_digest(requests: list) -> str:
-    """Identity of a list of requests: ids, texts and labels (the same ids with other texts differ)."""
-    digest = hashlib.sha256()
-    for request in requests:
-        digest.update(f"{request.id}\x1f{request.context}\x1e".encode())
-        for candidate in request.candidates:
-            digest.update(f"{candidate.id}\x1f{candidate.text}\x1f{candidate.label}\x1e".encode())
-    return digest.hexdigest()[:16]
-
-
-def sample_requests(requests: list, count: int, seed: int) -> list:
-    """A seeded sample spread over all users (the first N requests would all be the first users')."""
-    import random
-
-    if count >= len(requests):
-        return list(requests)
-    return [requests[i] for i in sorted(random.Random(seed).sample(range(len(requests)), count))]
 
 
 @dataclass
@@ -321,54 +304,3 @@ def hf_ranker(artifact: Artifact):
 def save_hf(ranker, out: Path, **meta) -> Built:
     ranker.save(out)
     return Built("hf", {**model_meta(ranker.model), "backends": list(HF_BACKENDS), **meta}, ranker)
-
-
-def teacher_scores(teacher: Artifact, requests: list, ctx: CompressContext) -> list:
-    """The teacher's scores on `requests`, computed once and cached under the teacher's hash."""
-    import numpy as np
-
-    path = ctx.cache_dir / "teacher-scores" / f"{teacher.hash}-{requests_digest(requests)}.npz"
-    if path.is_file():
-        with np.load(path) as stored:
-            return [stored[f"r{i}"] for i in range(len(requests))]
-    scores = teacher.torch_ranker().score(requests, progress=ctx.progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, **{f"r{i}": s for i, s in enumerate(scores)})
-    os.replace(tmp, path)
-    return scores
-
-
-def training_requests(train_config, ctx: CompressContext) -> tuple[list, object]:
-    """The requests a run will see, and the config to train on exactly them.
-
-    A short run (max_steps x batch_requests below the training set) sees a seeded sample of that
-    many requests: the same number of steps, and the teacher scores only what is used.
-    """
-    from dataclasses import replace
-
-    requests = ctx.data.train
-    wanted = train_config.max_train_requests
-    if train_config.max_steps:
-        short = train_config.max_steps * train_config.batch_requests
-        wanted = min(wanted or short, short) if train_config.epochs == 1 else wanted
-    if wanted and wanted < len(requests):
-        requests = sample_requests(requests, wanted, train_config.seed)
-    return requests, replace(train_config, max_train_requests=None)
-
-
-def run_training(ranker, train_config, ctx: CompressContext, teacher: Artifact | None = None,
-                 desc: str = "training") -> dict:
-    """Train `ranker.model` in place (models.train.train), distilling from `teacher` if given."""
-    from models.train import train
-
-    requests, train_config = training_requests(train_config, ctx)
-    targets = teacher_scores(teacher, requests, ctx) if teacher is not None else None
-    frozen = set()
-    if getattr(train_config, "freeze_word_embeddings", False):  # train() freezes them for its run
-        frozen = {id(ranker.model.get_input_embeddings().weight)}
-    trainable = int(sum(p.numel() for p in ranker.model.parameters() if p.requires_grad and id(p) not in frozen))
-    report = train(ranker, requests, train_config, targets=targets, desc=desc, progress=ctx.progress)
-    return {"train_seconds": round(report["seconds"], 3), "trainable_params": trainable,
-            "train_steps": report["steps"], "train_requests": len(requests),
-            "final_loss": report["final_loss"], "train_losses": dict(train_config.losses)}

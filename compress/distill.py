@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compress.api import (Shape, TrainFields, check_choice, check_positive, check_ratio, hf_ranker,
-                          register_handler, register_method, run_training, save_hf)
-from compress.prune import (ffn_magnitude, head_magnitude, keep_layers, layer_choice, n_removed, prune_ffn,
-                            prune_heads)
+from compress.api import (Shape, TrainFields, check_choice, check_ratio, hf_ranker, register_handler,
+                          register_method, save_hf)
+from compress.prune import ffn_magnitude, head_magnitude
+from compress.structure import keep_layers, layer_choice, n_removed, prune_ffn, prune_heads
+from compress.training import run_training
 
 INITS = ("alternate", "bottom", "top")
 

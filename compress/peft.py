@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from compress.api import (Built, Shape, TrainFields, check_positive, register_handler, register_method,
-                          run_training, save_hf)
+from compress.api import Built, Shape, TrainFields, check_positive, register_handler, register_method, save_hf
 from compress.artifact import register_torch_loader
+from compress.training import run_training
 
 
 @dataclass(frozen=True, kw_only=True)

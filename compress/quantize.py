@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from compress.api import (Built, MethodConfig, check_choice, check_positive, copy_tokenizer, hf_ranker,
-                          probe_requests, register_handler, register_method, sample_requests)
+                          probe_requests, register_handler, register_method)
+from compress.training import sample_requests
 from compress.artifact import register_torch_loader
 
 # This CPU is AVX2 without VNNI. ORT's x86 INT8 kernels are U8S8 (uint8 activations, int8 weights);

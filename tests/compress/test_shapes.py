@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from compress.api import compress, copy_tokenizer
-from compress.prune import keep_layers, prune_ffn, prune_heads
+from compress.structure import keep_layers, prune_ffn, prune_heads
 from models.flops import flops_per_pair
 from models.ranker import BertRanker
 
