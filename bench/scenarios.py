@@ -104,7 +104,7 @@ def _point(key: str, value, m: Measurement, pairs: int, requests: int = 1) -> di
 def single_stream(ctx: ScenarioContext, params: dict) -> dict:
     n = int(params["candidates"])
     m = measure(lambda i: _serve_one(ctx, ctx.requests[i % len(ctx.requests)], n),
-                ctx.session.synchronize, ctx.timing)
+                ctx.session.synchronize, ctx.timing, distinct_inputs=len(ctx.requests))
     return {"samples_ms": m.samples_ms, "stats": summarize(m.samples_ms, n, 1), "parts_ms": m.parts_ms,
             "points": []}
 
@@ -127,7 +127,7 @@ def offline(ctx: ScenarioContext, params: dict) -> dict:
         pool = _pair_pool(ctx.requests, size * int(params["distinct_batches"]))
         batches = [ctx.encoder.encode(pool[i:i + size]) for i in range(0, len(pool), size)]
         m = measure(lambda i: (ctx.session.run(batches[i % len(batches)]), None)[1],
-                    ctx.session.synchronize, timing)
+                    ctx.session.synchronize, timing, distinct_inputs=len(batches))
         points.append(_point("batch_size", int(size), m, int(size)))
         if ctx.progress:
             ctx.progress(f"batch {size}: {points[-1]['stats']['pairs_per_s']:.0f} pairs/s")
@@ -193,10 +193,9 @@ def server(ctx: ScenarioContext, params: dict) -> dict:
         return (now_ns() - t0) / 1e9
 
     # Warm up single and merged services (their shapes may compile), and estimate capacity.
-    times = warm_up(lambda i: serve([i]), ctx.session.synchronize, ctx.timing)
-    if max_batch > 1:
-        warm_up(lambda i: serve(list(range(max_batch))), ctx.session.synchronize,
-                ctx.timing.scaled(warmup_min=1, warmup_max=2))
+    times = warm_up(lambda i: serve([i]), ctx.session.synchronize, ctx.timing, at_least=len(ctx.requests))
+    for size in range(2, max_batch + 1):  # merged services have their own shapes: compile the usual ones
+        serve(list(range(size)))
     service_s = float(np.median(times[-3:])) / 1000.0
     sla_ms = params["sla_p99_ms"]
     if sla_ms is None:  # no SLA given: 5x one request's service time, recorded as such
@@ -261,7 +260,7 @@ def sweep_candidates(ctx: ScenarioContext, params: dict) -> dict:
     points = []
     for n in params["values"]:
         m = measure(lambda i, n=int(n): _serve_one(ctx, ctx.requests[i % len(ctx.requests)], n),
-                    ctx.session.synchronize, timing)
+                    ctx.session.synchronize, timing, distinct_inputs=len(ctx.requests))
         points.append(_point("value", int(n), m, int(n)))
     return _sweep_result(points, 100)
 
@@ -274,6 +273,6 @@ def sweep_length(ctx: ScenarioContext, params: dict) -> dict:
     for length in params["values"]:
         batches = [ctx.encoder.encode(candidate_pairs(r, n)[0], pad_to=int(length)) for r in ctx.requests[:4]]
         m = measure(lambda i: (ctx.session.run(batches[i % len(batches)]), None)[1],
-                    ctx.session.synchronize, timing)
+                    ctx.session.synchronize, timing, distinct_inputs=len(batches))
         points.append(_point("value", int(length), m, n))
     return _sweep_result(points, params["values"][-1])

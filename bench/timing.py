@@ -75,14 +75,17 @@ def _settled(times: list[float], config: TimingConfig) -> bool:
     return all(abs(t - median) <= config.warmup_tolerance * median for t in window)
 
 
-def warm_up(step: Callable[[int], object], synchronize: Callable[[], None], config: TimingConfig) -> list[float]:
-    """Run until successive times settle (bounded by count and time); return the warm-up times."""
+def warm_up(step: Callable[[int], object], synchronize: Callable[[], None], config: TimingConfig,
+            at_least: int = 0) -> list[float]:
+    """Run until successive times settle (bounded by count and time); return the warm-up times.
+    `at_least` steps always run first (e.g. one per distinct input, so every shape a backend
+    compiles for is compiled before timing starts)."""
     times: list[float] = []
     start = now_ns()
-    for i in range(config.warmup_max):
-        if _settled(times, config):
+    for i in range(max(config.warmup_max, at_least)):
+        if i >= at_least and _settled(times, config):
             break
-        if times and (now_ns() - start) / 1e9 > config.warmup_max_seconds and len(times) >= config.warmup_min:
+        if i >= at_least and (now_ns() - start) / 1e9 > config.warmup_max_seconds and len(times) >= config.warmup_min:
             break
         t0 = now_ns()
         step(i)
@@ -92,10 +95,11 @@ def warm_up(step: Callable[[int], object], synchronize: Callable[[], None], conf
 
 
 def measure(step: Callable[[int], dict | None], synchronize: Callable[[], None],
-            config: TimingConfig = TimingConfig(), warmup: bool = True) -> Measurement:
+            config: TimingConfig = TimingConfig(), warmup: bool = True, distinct_inputs: int = 0) -> Measurement:
+    """Warm up (covering `distinct_inputs` steps at least), then time samples; see TimingConfig."""
     result = Measurement()
     if warmup:
-        result.warmup_ms = warm_up(step, synchronize, config)
+        result.warmup_ms = warm_up(step, synchronize, config, at_least=distinct_inputs)
     samples, parts = result.samples_ms, result.parts_ms
     loop_start = now_ns()
     i = 0

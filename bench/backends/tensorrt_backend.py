@@ -20,10 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.backends.base import (DEFAULT_BATCH_BUCKETS, DEFAULT_SEQ_BUCKETS, Backend, BackendOptions,
-                                 Session, declared, register_backend)
+from bench.backends.base import Backend, BackendOptions, Session, declared, register_backend
 
 WORKSPACE_BYTES = 4 << 30
+# TensorRT shapes are dynamic within a profile: a few length bands suffice (each profile adds build time).
+DEFAULT_SEQ_BANDS = (32, 64, 128, 256, 512)
+DEFAULT_BATCH_MAX = (1, 64, 512)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -31,8 +33,8 @@ def profile_shapes(batch_buckets, seq_buckets, max_length: int) -> list[dict]:
     """One optimization profile per sequence-length band: lengths (previous bucket, bucket], batch
     1..max batch, optimum at the largest batch bucket <= 64 (a typical ranking request) and the
     band's top length. Few profiles keep the build short; each covers every batch size."""
-    batches = tuple(batch_buckets or DEFAULT_BATCH_BUCKETS)
-    seqs = [s for s in (seq_buckets or DEFAULT_SEQ_BUCKETS) if s < max_length] + [max_length]
+    batches = tuple(batch_buckets or DEFAULT_BATCH_MAX)
+    seqs = [s for s in (seq_buckets or DEFAULT_SEQ_BANDS) if s < max_length] + [max_length]
     opt_batch = max([b for b in batches if b <= 64] or [batches[0]])
     profiles, low = [], 1
     for seq in seqs:
