@@ -111,6 +111,7 @@ class TorchSession(Session):
         else:
             self.device = "cpu"
         self._graphs: dict[tuple[int, int], tuple] = {}
+        self._pool = None
         self.info = {"threads": torch.get_num_threads(), "dtype": str(dtype).replace("torch.", ""),
                      "attention": getattr(model.config, "_attn_implementation", None),
                      "compiled": bool(options.compile), "cuda_graphs": bool(options.cuda_graphs)}
@@ -149,7 +150,11 @@ class TorchSession(Session):
                 self._forward(static_in)
         torch.cuda.current_stream(self.dev).wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
+        if self._pool is None:
+            self._pool = torch.cuda.graph_pool_handle()
+        # One memory pool for all graphs: they replay one at a time and each output is copied to
+        # the host right after its replay, so sharing is safe and memory stays that of one graph.
+        with torch.cuda.graph(graph, pool=self._pool):
             static_out = self._forward(static_in)
         self.info["graphs_captured"] = len(self._graphs) + 1
         return graph, static_in, static_out
