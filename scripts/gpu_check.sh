@@ -54,9 +54,9 @@ PYEOF
 } 2>&1 | tee "$LOG"
 
 start=$(date +%s)
-timeout 270 "$PY" scripts/gpu_check.py --part torch --out "$WORK" $CPU_FLAG 2>&1 | tee -a "$LOG" \
+timeout 200 "$PY" scripts/gpu_check.py --part torch --out "$WORK" $CPU_FLAG 2>&1 | tee -a "$LOG" \
   || echo "torch part stopped early (status $?): its finished cells are kept" | tee -a "$LOG"
-timeout 170 "$PY" scripts/gpu_check.py --part xla --out "$WORK" $CPU_FLAG 2>&1 | tee -a "$LOG" \
+timeout 240 "$PY" scripts/gpu_check.py --part xla --out "$WORK" $CPU_FLAG 2>&1 | tee -a "$LOG" \
   || echo "xla part stopped early (status $?): its finished cells are kept" | tee -a "$LOG"
 timeout 30 "$PY" scripts/gpu_check.py --part all --out "$WORK" $CPU_FLAG 2>&1 | tee -a "$LOG"
 cp "$WORK/results.json" "$DEST/results.json" && echo "wrote $DEST/results.json in $(( $(date +%s) - start )) s" | tee -a "$LOG"
