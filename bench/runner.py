@@ -130,10 +130,29 @@ def evaluate_accuracy(artifact, requests, cache: Path, log=None) -> dict:
     raise RuntimeError(f"no backend can run {artifact.name!r}: " + "; ".join(reasons))
 
 
+class _PlainBar:
+    def __init__(self, **_kw):
+        pass
+
+    def update(self, _n):
+        pass
+
+    def set_postfix_str(self, _text):
+        pass
+
+    def write(self, text):
+        print(text, flush=True)
+
+    def close(self):
+        pass
+
+
 class _Status:
     def __init__(self, total: int, enabled: bool):
-        from tqdm.auto import tqdm
-
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:  # a bare machine (the GPU check): status lines without a bar
+            tqdm = _PlainBar
         self.bar = tqdm(total=total, desc="cells", unit="cell", disable=not enabled)
         self.enabled = enabled
 
