@@ -51,13 +51,22 @@ def score_requests(run, encoder, requests, batch_size: int = 128) -> list[np.nda
 
 def reference_scores(artifact, encoder, requests) -> tuple[list[np.ndarray], str]:
     """(scores per request, what computed them): PyTorch fp32 on the CPU, else ONNX Runtime CPU."""
-    from bench.backends.base import BackendOptions, get_backend
+    from pathlib import Path
 
-    for name, options in (("torch", BackendOptions(device="cpu")),
-                          ("onnxruntime", BackendOptions(device="cpu", provider="cpu"))):
-        backend = get_backend(name)
-        if backend.available()[0] and backend.supports(artifact, options)[0]:
-            session = backend.prepare(artifact, options)
+    from bench.backends.base import BackendOptions, get_backend
+    from compress.artifact import Artifact
+
+    candidates = [artifact]
+    if artifact.format not in ("hf", "onnx") and (Path(artifact.path) / "config.json").is_file():
+        # e.g. "tensorrt-int8": the fp32 hf files it keeps are what the engine is built from
+        candidates.append(Artifact(Path(artifact.path), artifact.name, "hf", {}))
+    for candidate in candidates:
+        for name, options in (("torch", BackendOptions(device="cpu")),
+                              ("onnxruntime", BackendOptions(device="cpu", provider="cpu"))):
+            backend = get_backend(name)
+            if not (backend.available()[0] and backend.supports(candidate, options)[0]):
+                continue
+            session = backend.prepare(candidate, options)
             try:
                 return score_requests(session.run, encoder, requests), f"{name} fp32 cpu"
             finally:

@@ -343,7 +343,8 @@ def _run_group(artifact, vname, bname, options, defs, lat_requests, par_requests
         status.note(f"{vname}/{bname}: parity")
         try:
             ref, ref_name = references[vname]
-            parity = check_parity(session, encoder, par_requests, ref, options.precision, ref_name)
+            parity = check_parity(session, encoder, par_requests, ref, backend.precision(artifact, options),
+                                  ref_name)
         except Exception as err:  # noqa: BLE001
             yield from all_cells("failed", f"parity check: {_error(err)}", device=session.device)
             return

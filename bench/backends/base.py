@@ -171,6 +171,10 @@ class Backend:
     def prepare(self, artifact, options: BackendOptions) -> Session:
         raise NotImplementedError
 
+    def precision(self, artifact, options: BackendOptions) -> str:
+        """The numeric precision the session really computes in (parity thresholds follow it)."""
+        return options.precision
+
 
 def declared(name: str, artifact) -> tuple[bool, str]:
     """Whether the artifact's metadata lets backend `name` run it (absent list: decided by format)."""

@@ -18,12 +18,12 @@ PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
 
 def onnx_file(artifact) -> Path:
     """The ONNX file an artifact runs as: its own for "onnx", a cached export for "hf"."""
-    if artifact.format == "hf":
-        from models.onnx_export import cached_onnx
+    folder = Path(artifact.path)
+    if artifact.format != "onnx" and (folder / "config.json").is_file():
+        from models.onnx_export import cached_onnx  # "hf" and formats that keep the fp32 hf files
 
-        return cached_onnx(artifact.path)
-    name = (artifact.meta or {}).get("onnx_file", "model.onnx")
-    path = Path(artifact.path) / name
+        return cached_onnx(folder)
+    path = folder / (artifact.meta or {}).get("onnx_file", "model.onnx")
     if not path.is_file():
         raise FileNotFoundError(f"artifact {artifact.name!r} has no ONNX file at {path}")
     return path

@@ -7,9 +7,10 @@ on disk keyed by the model's hash, the shapes, the flags, the TensorRT version a
 (`engine_cache_key`). Buffers are torch CUDA tensors; execution is `execute_async_v3` on torch's
 current stream, and `synchronize` waits for that stream.
 
-INT8 on an fp32 graph calibrates with an entropy calibrator on real batches given by the caller
-(`prepare(artifact, options, calibration_batches=...)`); an ONNX file that already holds Q/DQ nodes
-needs no calibration.
+INT8 on an fp32 graph calibrates with an entropy calibrator on real tokenized batches: those of a
+"tensorrt-int8" artifact (compress/quantize.py: fp32 files + calibration/*.npz + tensorrt.json, which
+also fixes the precision to int8), or given as `prepare(artifact, options, calibration_batches=...)`.
+An ONNX file that already holds Q/DQ nodes needs no calibration.
 """
 from __future__ import annotations
 
@@ -27,6 +28,21 @@ WORKSPACE_BYTES = 4 << 30
 DEFAULT_SEQ_BANDS = (32, 64, 128, 256, 512)
 DEFAULT_BATCH_MAX = (1, 64, 512)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# compress/quantize.py's format: the fp32 "hf" files + calibration/*.npz batches + tensorrt.json.
+INT8_FORMAT = "tensorrt-int8"
+
+
+def int8_recipe(artifact) -> tuple[list[dict], Path | None]:
+    """(calibration batches, calibration cache path) of a "tensorrt-int8" artifact."""
+    folder = Path(artifact.path)
+    spec = json.loads((folder / "tensorrt.json").read_text())
+    calib_dir = folder / spec.get("calibration_dir", "calibration")
+    batches = []
+    for path in sorted(calib_dir.glob("*.npz")):
+        with np.load(path) as data:
+            batches.append({k: data[k] for k in data.files})
+    cache = spec.get("calibration_cache")
+    return batches, (folder / cache if cache else None)
 
 
 def profile_shapes(batch_buckets, seq_buckets, max_length: int) -> list[dict]:
@@ -101,13 +117,17 @@ class TensorrtBackend(Backend):
         ok, why = declared(self.name, artifact)
         if not ok:
             return ok, why
-        if artifact.format not in ("hf", "onnx"):
-            return False, f"tensorrt builds from 'hf' (exported) or 'onnx' artifacts, not {artifact.format!r}"
+        if artifact.format not in ("hf", "onnx", INT8_FORMAT):
+            return False, (f"tensorrt builds from 'hf' (exported), 'onnx' or '{INT8_FORMAT}' artifacts, "
+                           f"not {artifact.format!r}")
         if options.compile or options.cuda_graphs or options.provider:
             return False, "compile / cuda_graphs / provider are options of other backends"
         if options.device in ("cpu", "tpu"):
             return False, f"tensorrt runs on CUDA devices, not {options.device}"
         return True, ""
+
+    def precision(self, artifact, options: BackendOptions) -> str:
+        return "int8" if artifact.format == INT8_FORMAT else options.precision
 
     def prepare(self, artifact, options: BackendOptions, calibration_batches=None) -> Session:
         why = _unavailable_reason()
@@ -132,14 +152,21 @@ class TensorrtSession(Session):
         name = torch.cuda.get_device_name(index)
         self.device = f"cuda:{index} ({name})"
         max_length = PairEncoder.from_folder(artifact.path).max_length
+        precision, calib_table = options.precision, None
+        if artifact.format == INT8_FORMAT:  # the artifact is the INT8 recipe: precision and data come with it
+            precision = "int8"
+            calibration_batches, calib_table = int8_recipe(artifact)
         self.profiles = profile_shapes(options.batch_buckets, options.seq_buckets, max_length)
         onnx_path = onnx_file(artifact)
-        key = engine_cache_key(file_digest(onnx_path), self.profiles, options.precision, trt.__version__, name)
+        digest = file_digest(onnx_path)
+        if calibration_batches:  # different calibration data -> a different INT8 engine
+            digest += _batches_digest(calibration_batches)
+        key = engine_cache_key(digest, self.profiles, precision, trt.__version__, name)
         engine_path = cache_dir(artifact) / f"{key}.engine"
         self.logger = trt.Logger(trt.Logger.WARNING)
         cached = engine_path.is_file()
         if not cached:
-            self._build(onnx_path, engine_path, options.precision, calibration_batches)
+            self._build(onnx_path, engine_path, precision, calibration_batches, calib_table)
         runtime = trt.Runtime(self.logger)
         self.engine = runtime.deserialize_cuda_engine(engine_path.read_bytes())
         if self.engine is None:
@@ -150,7 +177,7 @@ class TensorrtSession(Session):
                            if not self._is_input(self.engine.get_tensor_name(i)))
         self._profile = None
         self.info = {"tensorrt": trt.__version__, "engine": str(engine_path), "engine_cached": cached,
-                     "profiles": self.profiles, "flags": builder_flags(options.precision)}
+                     "profiles": self.profiles, "flags": builder_flags(precision), "precision": precision}
 
     def _is_input(self, name: str) -> bool:
         try:
@@ -158,7 +185,8 @@ class TensorrtSession(Session):
         except Exception:  # noqa: BLE001 - a name the engine does not have
             return False
 
-    def _build(self, onnx_path: Path, engine_path: Path, precision: str, calibration_batches) -> None:
+    def _build(self, onnx_path: Path, engine_path: Path, precision: str, calibration_batches,
+               calib_table: Path | None = None) -> None:
         trt = self.trt
         builder = trt.Builder(self.logger)
         flags = 0
@@ -174,13 +202,19 @@ class TensorrtSession(Session):
         for flag in builder_flags(precision):
             config.set_flag(getattr(trt.BuilderFlag, flag))
         input_names = [network.get_input(i).name for i in range(network.num_inputs)]
+        built = []
         for prof in self.profiles:
             profile = builder.create_optimization_profile()
             for name in input_names:
                 profile.set_shape(name, prof["min"], prof["opt"], prof["max"])
             config.add_optimization_profile(profile)
+            built.append(profile)
         if precision == "int8" and calibration_batches:
-            config.int8_calibrator = _calibrator(trt, self.torch, calibration_batches, engine_path)
+            rows, seq = calibration_batches[0]["input_ids"].shape
+            # Calibration runs at one profile: the one covering the calibration batches' shape.
+            config.set_calibration_profile(built[profile_for(self.profiles, rows, seq)])
+            config.int8_calibrator = _calibrator(trt, self.torch, calibration_batches,
+                                                 calib_table or engine_path.with_suffix(".calib"))
         serialized = builder.build_serialized_network(network, config)
         if serialized is None:
             raise RuntimeError("TensorRT failed to build the engine (see its log above)")
@@ -219,15 +253,24 @@ class TensorrtSession(Session):
         self.engine = None
 
 
-def _calibrator(trt, torch, batches, engine_path: Path):
-    """An entropy calibrator over real tokenized batches, its table cached next to the engine."""
+def _batches_digest(batches) -> str:
+    digest = hashlib.sha256()
+    for batch in batches:
+        for key in sorted(batch):
+            digest.update(key.encode())
+            digest.update(np.ascontiguousarray(batch[key]).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _calibrator(trt, torch, batches, table: Path):
+    """An entropy calibrator over real tokenized batches, its table cached on disk."""
     class Calibrator(trt.IInt8EntropyCalibrator2):
         def __init__(self):
             super().__init__()
             self.batches = list(batches)
             self.index = 0
             self.keep = []
-            self.table = engine_path.with_suffix(".calib")
+            self.table = table
 
         def get_batch_size(self):
             return self.batches[0]["input_ids"].shape[0] if self.batches else 1

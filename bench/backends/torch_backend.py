@@ -65,6 +65,11 @@ class TorchBackend(Backend):
             return False, "cuda_graphs needs a CUDA device"
         return True, ""
 
+    def precision(self, artifact, options: BackendOptions) -> str:
+        # A "half" artifact computes in its stored dtype whatever the options say.
+        stored = {"float16": "fp16", "bfloat16": "bf16"}.get(str((artifact.meta or {}).get("dtype")))
+        return stored or options.precision
+
     def prepare(self, artifact, options: BackendOptions) -> Session:
         return TorchSession(artifact, options, _resolve_device(options))
 

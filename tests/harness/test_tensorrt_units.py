@@ -43,3 +43,32 @@ def test_unavailable_tensorrt_says_why_and_refuses_to_prepare(tiny_artifact):
     with pytest.raises(BackendUnavailable):
         backend.prepare(tiny_artifact, BackendOptions())
     assert not backend.supports(tiny_artifact, BackendOptions(device="cpu"))[0]
+
+
+def test_tensorrt_int8_artifact_recipe_and_reference(tiny_artifact, tmp_path, requests_):
+    import json
+    import shutil
+
+    import numpy as np
+
+    from bench.backends import PairEncoder
+    from bench.backends.tensorrt_backend import INT8_FORMAT, int8_recipe
+    from bench.parity import reference_scores
+    from compress.artifact import Artifact
+
+    folder = tmp_path / "trt-int8"
+    shutil.copytree(tiny_artifact.path, folder)
+    encoder = PairEncoder.from_folder(folder)
+    (folder / "calibration").mkdir()
+    np.savez(folder / "calibration" / "batch_0000.npz", **encoder.encode(requests_[0].pairs()[:4], pad_to=32))
+    (folder / "tensorrt.json").write_text(json.dumps({"precision": "int8", "calibration_dir": "calibration",
+                                                      "calibration_cache": "calibration.cache"}))
+    artifact = Artifact(folder, "trt-int8", INT8_FORMAT, {"backends": ["tensorrt"]})
+    batches, table = int8_recipe(artifact)
+    assert len(batches) == 1 and batches[0]["input_ids"].shape == (4, 32) and table.name == "calibration.cache"
+    backend = get_backend("tensorrt")
+    assert backend.precision(artifact, BackendOptions()) == "int8"
+    assert backend.supports(artifact, BackendOptions())[0]
+    # the reference is PyTorch fp32 of the fp32 files the engine is built from
+    scores, name = reference_scores(artifact, encoder, requests_[:1])
+    assert name == "torch fp32 cpu" and len(scores[0]) == len(requests_[0].candidates)
