@@ -5,7 +5,8 @@ ranker, through the same runner as `rankbench bench`.
 Made for a machine we do not control: whatever torch / jax / transformers it has, no network, no
 trained weights and maybe no tokenizer. So the model is random (it times like the real one), the
 tokenizer is a WordPiece vocabulary generated here, and the requests are synthetic with realistic
-token lengths (context ~20-45 tokens, candidate ~5-12, pairs ~30-60, like MovieLens requests).
+token lengths (pairs ~50-75 tokens, median ~62, per-request maximum ~75-85, as MovieLens-100K
+requests with the MiniLM tokenizer).
 
     python scripts/gpu_check.py --part torch --out DIR     # torch cells (one process)
     python scripts/gpu_check.py --part xla --out DIR       # xla cells (a separate process: no CUDA
@@ -61,13 +62,14 @@ def make_data(n_requests: int, n_candidates: int):
     rng = random.Random(0)
     vocab = N_VOCAB - len(SPECIAL)
 
-    def title():
-        return " ".join(f"w{rng.randrange(vocab)}" for _ in range(rng.randint(2, 6)))
+    def title(low=3, high=8):
+        return " ".join(f"w{rng.randrange(vocab)}" for _ in range(rng.randint(low, high)))
 
     requests = []
     for r in range(n_requests):
-        context = "w1 : " + " ; ".join(title() for _ in range(rng.randint(4, 6)))
-        cands = tuple(Candidate(f"i{r}-{c}", f"{title()} | w{rng.randrange(5)}", int(c == 0))
+        context = "w1 : " + " ; ".join(title() for _ in range(7))
+        cands = tuple(Candidate(f"i{r}-{c}", f"{title(3, 10)} ( w{rng.randrange(99)} ) | w{rng.randrange(5)}",
+                                int(c == 0))
                       for c in range(n_candidates))
         requests.append(Request(f"u{r}:test", context, cands))
     counts = {c.id: rng.randrange(50) for r in requests for c in r.candidates}
