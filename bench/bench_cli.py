@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-seconds", type=float, default=2.0, help="timed seconds per cell, at least")
     parser.add_argument("--max-seconds", type=float, default=60.0, help="timed seconds per cell, at most")
     parser.add_argument("--batch-sizes", default="1,8,32,128,512", help="offline batch sizes")
+    parser.add_argument("--offline-samples", type=int, default=3, help="offline: timed batches per size, at least")
     parser.add_argument("--sla-p99-ms", type=float, default=None,
                         help="server: p99 SLA; default 5x one request's service time")
     parser.add_argument("--server-requests", type=int, default=60, help="server: requests per offered rate")
@@ -45,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def scenario_params(args) -> list[tuple[str, dict]]:
     per = {
         "single-stream": {"candidates": args.candidates},
-        "offline": {"batch_sizes": [int(b) for b in args.batch_sizes.split(",") if b]},
+        "offline": {"batch_sizes": [int(b) for b in args.batch_sizes.split(",") if b],
+                    "min_samples": args.offline_samples},
         "server": {"candidates": args.candidates, "sla_p99_ms": args.sla_p99_ms,
                    "requests_per_rate": args.server_requests, "max_levels": args.server_levels,
                    "max_batch_requests": args.max_batch_requests, "max_wait_ms": args.max_wait_ms},

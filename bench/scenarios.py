@@ -116,7 +116,7 @@ def _pair_pool(requests, need: int) -> list[tuple[str, str]]:
     return [pool[i % len(pool)] for i in range(need)]
 
 
-@register_scenario("offline", batch_sizes=[1, 8, 32, 128, 512], distinct_batches=4,
+@register_scenario("offline", batch_sizes=[1, 8, 32, 128, 512], distinct_batches=2,
                    min_samples=3, min_seconds=0.5)
 def offline(ctx: ScenarioContext, params: dict) -> dict:
     timing = ctx.timing.scaled(min_samples=int(params["min_samples"]), min_seconds=float(params["min_seconds"]),
