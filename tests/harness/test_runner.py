@@ -75,3 +75,10 @@ def test_offline_and_server_fields(requests_):
     assert rates == sorted(rates) and len(rates) == 3 and all(p["complete"] for p in srv["points"])
     sweep = run_scenario("sweep-length", ctx, {"values": [8, 16], "candidates": 4, "min_samples": 2})
     assert [p["value"] for p in sweep["points"]] == [8, 16]
+
+
+def test_gathering_only_reports_unfinished_cells(tiny_artifact, data, tmp_path):
+    results = _run(tiny_artifact, data, tmp_path, only_cached=True)
+    torch_cell = next(c for c in results["cells"] if c["backend"] == "torch")
+    assert torch_cell["status"] == "failed" and "not measured" in torch_cell["reason"]
+    assert not list((tmp_path / "cells").glob("*.json")) if (tmp_path / "cells").exists() else True
