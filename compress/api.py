@@ -10,6 +10,12 @@ registered for that type (`@register_handler(PruneHeadsConfig)`, as torchao's `q
 Config)`). A handler writes model files into a fresh folder and returns the format and method
 metadata; `compress` does the rest in one place: cache lookup, timing, common metadata (params,
 FLOPs, recipe, parent hash) and the atomic rename that makes the folder appear only when complete.
+
+Metadata of every artifact: params, nonzero_params, bytes_on_disk (weights only), flops_per_pair
+(at flops_tokens tokens), backends (which can run it), recipe (step dicts from the teacher on),
+parent_hash, build_key, build_seconds, recipe_seconds (the whole chain), seed, notes. Trained
+methods add train_seconds, trainable_params, train_steps; formats with a torch loader add
+reload_max_abs_diff (model as built vs as reloaded); ONNX ones add parity_* against the fp32 parent.
 """
 from __future__ import annotations
 
@@ -239,11 +245,15 @@ def compress(parent: Artifact, config: MethodConfig | dict, ctx: CompressContext
             built.meta["reload_max_abs_diff"] = reload_check(built, tmp, ctx)
         inherited = {k: parent.meta[k] for k in ("params", "nonzero_params", "flops_per_pair",
                                                   "flops_tokens", "base") if k in parent.meta}
-        notes = list(parent.meta.get("notes", [])) + list(built.meta.pop("notes", []))
+        # Notes of earlier compression steps still hold (e.g. "deprecated API"); a root's are its own.
+        notes = list(parent.meta.get("notes", [])) if parent.meta.get("recipe") else []
+        notes += list(built.meta.pop("notes", []))
+        seconds = round(time.perf_counter() - start, 3)
         meta = {**inherited, "backends": list(HF_BACKENDS), **built.meta, "notes": notes,
                 "method": config.method, "recipe": list(parent.meta.get("recipe", [])) + [config.to_dict()],
                 "parent_hash": parent.hash, "build_key": final.name.rsplit("-", 1)[1],
-                "build_seconds": round(time.perf_counter() - start, 3), "seed": ctx.seed}
+                "build_seconds": seconds, "seed": ctx.seed,
+                "recipe_seconds": round(parent.meta.get("recipe_seconds", 0.0) + seconds, 3)}
         Artifact(tmp, f"{parent.name}+{config.method}", built.format, meta).save()
         if final.exists() and not (final / ARTIFACT_FILE).is_file():
             shutil.rmtree(final)  # a stale, incomplete folder from an interrupted build
