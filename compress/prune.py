@@ -29,10 +29,8 @@ RECOVERY = ("none", "finetune", "distill")
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Structured(MethodConfig):
+class _Recoverable(MethodConfig):
     ratio: float  # share of the units to remove
-    importance: str = "gradient"  # "gradient" (Michel et al., on real requests) or "magnitude"
-    scope: str = "global"  # "global": lowest scores anywhere; "per-layer": the same share in each layer
     importance_requests: int = 32  # training requests used for gradient importance
     recovery: str = "none"  # "none", "finetune" (listwise) or "distill" (KL to the unpruned parent)
     recovery_steps: int = 100
@@ -40,12 +38,21 @@ class _Structured(MethodConfig):
 
     def __post_init__(self):
         check_ratio(self.method, "ratio", self.ratio)
-        check_choice(self.method, "importance", self.importance, ("gradient", "magnitude"))
-        check_choice(self.method, "scope", self.scope, SCOPES)
         check_choice(self.method, "recovery", self.recovery, RECOVERY)
         check_positive(self.method, "importance_requests", self.importance_requests)
         check_positive(self.method, "recovery_steps", self.recovery_steps)
         check_positive(self.method, "recovery_lr", self.recovery_lr)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Units(_Recoverable):
+    importance: str = "gradient"  # "gradient" (Michel et al., on real requests) or "magnitude"
+    scope: str = "global"  # "global": lowest scores anywhere; "per-layer": the same share in each layer
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_choice(self.method, "importance", self.importance, ("gradient", "magnitude"))
+        check_choice(self.method, "scope", self.scope, SCOPES)
 
     @property
     def needs(self):
@@ -54,19 +61,19 @@ class _Structured(MethodConfig):
 
 @register_method("prune-heads")
 @dataclass(frozen=True, kw_only=True)
-class PruneHeadsConfig(_Structured):
+class PruneHeadsConfig(_Units):
     pass
 
 
 @register_method("prune-ffn")
 @dataclass(frozen=True, kw_only=True)
-class PruneFFNConfig(_Structured):
+class PruneFFNConfig(_Units):
     pass
 
 
 @register_method("prune-layers")
 @dataclass(frozen=True, kw_only=True)
-class PruneLayersConfig(_Structured):
+class PruneLayersConfig(_Recoverable):
     which: str = "importance"  # "importance" (gradient gate per layer), "top", "bottom", "alternate"
 
     def __post_init__(self):
@@ -79,12 +86,14 @@ class PruneLayersConfig(_Structured):
 
     def plan(self, parent: Shape) -> Shape:
         shape = super().plan(parent)
-        if parent.layers is not None and n_removed(self.ratio, parent.layers) >= parent.layers:
+        if parent.layers is None:
+            return shape
+        removed = n_removed(self.ratio, parent.layers)
+        if removed >= parent.layers:
             raise ValueError(f"prune-layers: ratio {self.ratio} would remove all {parent.layers} layers")
-        if parent.layers is not None and n_removed(self.ratio, parent.layers) == 0:
+        if removed == 0:
             raise ValueError(f"prune-layers: ratio {self.ratio} of {parent.layers} layers removes none")
-        layers = parent.layers - n_removed(self.ratio, parent.layers) if parent.layers else None
-        return Shape(shape.format, layers, False)
+        return Shape(shape.format, parent.layers - removed, False)
 
 
 @register_method("prune-unstructured")
@@ -98,7 +107,8 @@ class PruneUnstructuredConfig(MethodConfig):
 
 # --- importance -------------------------------------------------------------------------------
 def gradient_importance(ranker, requests, gated_modules, widths, transform) -> list[np.ndarray]:
-    """|dLoss/dgate| per unit, one gate vector per module; `transform(gate, module, out) -> out`."""
+    """|dLoss/dgate| per unit, one gate vector per module; a forward hook applies each gate through
+    `transform(gate, module, inputs, output) -> output`."""
     model = ranker.model
     gates = [torch.ones(w, requires_grad=True) for w in widths]
     hooks = [m.register_forward_hook(lambda mod, inp, out, g=g: transform(g, mod, inp, out))
