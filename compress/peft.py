@@ -105,7 +105,7 @@ def _lora(parent, config, ctx, out):
     from peft import LoraConfig as PeftLora, TaskType, get_peft_model
 
     ranker = _base_ranker(parent, ctx)
-    base_meta = {"base": ctx.base_model()}
+    base_meta = {"base": ctx.base_model(), "base_seed": ctx.seed}  # a random preset depends on the seed
     # SEQ_CLS makes the new classifier head trainable and saves it with the adapter.
     ranker.model = get_peft_model(ranker.model, PeftLora(
         task_type=TaskType.SEQ_CLS, r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
@@ -132,8 +132,8 @@ def lora_unmerged(folder: str | Path):
 
     folder = Path(folder)
     merged = BertRanker.load(folder)
-    base = json.loads((folder / "adapter" / "base.json").read_text())["base"]
-    ranker = load_ranker(base, max_length=merged.max_length)
+    base = json.loads((folder / "adapter" / "base.json").read_text())
+    ranker = load_ranker(base["base"], seed=base.get("base_seed", 0), max_length=merged.max_length)
     ranker.model = PeftModel.from_pretrained(ranker.model, folder / "adapter").eval()
     return ranker
 

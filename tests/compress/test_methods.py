@@ -207,3 +207,13 @@ def test_teacher_scores_are_computed_once(teacher, ctx):
     compress(teacher, {"method": "distill", "layers": 2, "loss": "distill-mse", **TRAIN}, ctx)
     assert list((ctx.cache_dir / "teacher-scores").glob("*.npz")) == [cached]
     assert cached.stat().st_mtime_ns == stamp
+
+
+def test_lora_unmerged_rebuilds_the_same_base_with_another_seed(teacher, data, tmp_path, requests):
+    from compress.api import CompressContext
+    from compress.peft import lora_unmerged
+
+    ctx = CompressContext(out_dir=tmp_path / "v", data=data, teacher=teacher, seed=3)
+    art = compress(teacher, {"method": "lora", **TRAIN}, ctx)
+    unmerged = np.concatenate(lora_unmerged(art.path).score(requests))
+    assert np.abs(scores(art, requests) - unmerged).max() <= 1e-5
