@@ -217,10 +217,13 @@ def server(ctx: ScenarioContext, params: dict) -> dict:
             ctx.progress(f"rate {rate:.3g}/s: p99 {stats['p99_ms']:.1f} ms {'<=' if ok else '>'} SLA {sla_ms:g}")
         return ok
 
+    levels = int(params["max_levels"])
+    if service_s * 1000.0 > sla_ms and max_batch == 1:
+        levels = min(levels, 2)  # one request alone exceeds the SLA: no rate can pass; keep a short curve
     if params["rates"]:
         passed = [r for r in sorted(params["rates"]) if level(float(r))]
     else:
-        passed = _search(level, 0.5 / service_s, int(params["max_levels"]), max_batch / service_s * 2)
+        passed = _search(level, 0.5 / service_s, levels, max_batch / service_s * 2)
     best = max(passed) if passed else None
     chosen = points[best] if best is not None else points[min(points)]
     return {"samples_ms": chosen["samples_ms"], "stats": chosen["stats"], "parts_ms": {},
