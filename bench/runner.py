@@ -5,12 +5,14 @@ Entry point (what `rankbench bench` and the experiment runner call):
     results = run_benchmark(
         variants,                 # dict[str, compress.artifact.Artifact]: variant name -> artifact
         out_dir,                  # folder: cells/<key>.json, accuracy/<...>.json, results.json
-        backends=["torch", ("onnxruntime", {"threads": 2}), "xla:bf16"],   # names, specs or (name, options)
-        scenarios=["single-stream", ("server", {"sla_p99_ms": 200})],     # names or (name, params)
+        backends=["torch", ("onnxruntime", {"threads": 2}), "xla:bf16", {"name": "torch", "precision": "fp16"}],
+                                  # specs "name[:opt...]", (name, options dict | BackendOptions), {"name":..., opts}
+        scenarios=["single-stream", ("server", {"sla_p99_ms": 200}), {"name": "offline", "batch_sizes": [1, 64]}],
         data=ranking_data,        # models.requests.RankingData: test requests + item counts (popularity)
         users=100,                # evaluation requests for accuracy: data.test[:users] (None: all)
         teacher="teacher",        # the reference variant's name (accuracy retention), or None
-        constraints={"p99_ms": 50},  # recorded for `rankbench select`
+        constraints={"p99_ms": 50},  # recorded for `rankbench select`; p99_ms is also the server SLA
+                                  #  of server scenarios that give none
         timing=TimingConfig(),    # sample counts / durations for every cell
         latency_requests=50,      # distinct real requests cycled by the scenarios
         parity_requests=8,        # real requests in the parity check
@@ -48,6 +50,9 @@ def _backend_specs(backends) -> list[tuple[str, BackendOptions]]:
     for item in backends:
         if isinstance(item, str):
             name, options = parse_backend_spec(item)
+        elif isinstance(item, dict):  # a TOML table: {name = "torch", precision = "fp16"}
+            raw = dict(item)
+            name, options = raw.pop("name"), BackendOptions.from_dict(raw)
         else:
             name, options = item
             options = options if isinstance(options, BackendOptions) else BackendOptions.from_dict(options)
@@ -59,7 +64,11 @@ def _backend_specs(backends) -> list[tuple[str, BackendOptions]]:
 def _scenario_specs(scenarios) -> list[tuple[str, dict]]:
     out = []
     for item in scenarios:
-        name, params = (item, {}) if isinstance(item, str) else item
+        if isinstance(item, dict):  # a TOML table: {name = "server", sla_p99_ms = 50}
+            raw = dict(item)
+            name, params = raw.pop("name"), raw
+        else:
+            name, params = (item, {}) if isinstance(item, str) else item
         out.append((name, resolve_params(name, params)))
     return out
 
