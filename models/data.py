@@ -26,7 +26,7 @@ BUILTIN_DATASETS = ("movielens-100k", "synthetic")
 class DataConfig:
     dataset: str = "movielens-100k"  # a built-in name, a .jsonl file, or a folder of train/valid/test.jsonl
     data_dir: str | None = None  # a folder already holding ml-100k.inter/.item/.user
-    history_len: int = 5  # items in the user context, newest first
+    history_len: int = 3  # items in the user context, newest first (short inputs: fast on CPU)
     demographics: bool = False  # add age / gender / occupation to the user context
     popularity_buckets: int = 10  # verbalize a training-split popularity decile into item text (0: off)
     n_candidates: int = 100  # per evaluation request: 1 positive + (n - 1) sampled negatives
