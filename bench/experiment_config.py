@@ -79,10 +79,17 @@ def _named_list(raw, where: str, known, kind: str) -> list[dict]:
     return out
 
 
-def _check_options(items: list[dict], where: str, check) -> list[dict]:
+def _check_options(items: list[dict], where: str, check, variants: dict) -> list[dict]:
+    """Validate each entry's options; an optional `variants` list limits the entry to those variants."""
     for k, item in enumerate(items):
+        only = item.get("variants")
+        if only is not None:
+            unknown = [v for v in only if v != "teacher" and v not in variants] if isinstance(only, list) else only
+            if unknown or not only:
+                raise ExperimentError(f"{where}[{k}] ({item['name']}): variants must list defined variants "
+                                      f"(or \"teacher\"); unknown: {unknown}")
         try:
-            check(item["name"], {key: v for key, v in item.items() if key != "name"})
+            check(item["name"], {key: v for key, v in item.items() if key not in ("name", "variants")})
         except (TypeError, ValueError) as err:
             raise ExperimentError(f"{where}[{k}] ({item['name']}): {err}") from err
     return items
@@ -128,11 +135,11 @@ def load_experiment(path: str | Path, backends=None, scenarios=None) -> Experime
         variants=variants,
         backends=_check_options(
             _named_list(raw.get("backends", [{"name": "torch"}]), f"{path}: backends", backends, "backend"),
-            f"{path}: backends", lambda _name, opts: BackendOptions.from_dict(opts)),
+            f"{path}: backends", lambda _name, opts: BackendOptions.from_dict(opts), variants),
         scenarios=_check_options(
             _named_list(raw.get("scenarios", [{"name": "single-stream"}]), f"{path}: scenarios", scenarios,
                         "scenario"),
-            f"{path}: scenarios", resolve_params),
+            f"{path}: scenarios", resolve_params, variants),
         timing=build(TimingConfig, raw.get("timing", {}), f"{path}: timing"),
         constraints=build(Constraints, raw.get("constraints", {}), f"{path}: constraints"),
         raw=raw,

@@ -53,6 +53,9 @@ def test_good_file_parses(tmp_path):
     (('name = "single-stream"', 'name = "burst"'), "unknown scenario 'burst'"),
     (("p99_ms = 50", "p99_ms = -1"), "constraints: p99_ms must be > 0"),
     (("eval_users = 5", "eval_users = 0"), "run: eval_users"),
+    (("threads = 1", "threads = 1\nvariants = [\"nope\"]"), "variants must list defined variants"),
+    (("threads = 1", "threads = 1\nspeed = 3"), "unknown backend option"),
+    (("candidates = 10", "candidates = 10\nburst = 2"), "unknown parameter"),
 ])
 def test_bad_values_name_file_and_key(tmp_path, change, message):
     path = _write(tmp_path, GOOD.replace(*change))
