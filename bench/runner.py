@@ -4,7 +4,7 @@ Entry point (what `rankbench bench` and the experiment runner call):
 
     results = run_benchmark(
         variants,                 # dict[str, compress.artifact.Artifact]: variant name -> artifact
-        out_dir,                  # folder: cells/<key>.json, accuracy/<...>.json, results.json
+        out_dir,                  # folder: cells/<key>.json, accuracy/, parity/ (reference scores), results.json
         backends=["torch", ("onnxruntime", {"threads": 2}), "xla:bf16", {"name": "torch", "precision": "fp16"}],
                                   # specs "name[:opt...]", (name, options dict | BackendOptions), {"name":..., opts}
         scenarios=["single-stream", ("server", {"sla_p99_ms": 200}), {"name": "offline", "batch_sizes": [1, 64]}],
@@ -38,7 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.backends.base import BackendOptions, PairEncoder, get_backend, parse_backend_spec
-from bench.scenarios import ScenarioContext, resolve_params, run_scenario
+from bench.scenarios import SCENARIO_VERSIONS, ScenarioContext, resolve_params, run_scenario
 from bench.timing import TimingConfig
 
 HARNESS_VERSION = 1  # bump when a change makes old cell files incomparable
@@ -242,7 +242,8 @@ def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, users
                 while cid in ids:
                     cid, k = f"{base}#{k}", k + 1
                 ids.add(cid)
-                definition = {"v": HARNESS_VERSION, "variant": vname, "artifact": artifact.hash,
+                definition = {"v": HARNESS_VERSION, "sv": SCENARIO_VERSIONS.get(sname, 1),
+                              "variant": vname, "artifact": artifact.hash,
                               "backend": bname, "options": options.to_dict(), "scenario": sname,
                               "params": params, "timing": timing.to_dict(), "machine": machine,
                               "latency_requests": [r.id for r in lat_requests],
@@ -275,7 +276,7 @@ def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, users
     for (vname, bname, _), defs in groups.items():
         artifact, options = variants[vname], defs[0]["options"]
         for cell in _run_group(artifact, vname, bname, options, defs, lat_requests, par_requests, timing,
-                               references, status):
+                               references, status, out_dir / "parity"):
             _atomic_json(cell_dir / f"{cell['key']}.json", cell)
             finished[cell["key"]] = cell
             status.done(cell)
@@ -317,7 +318,7 @@ def _base_cell(d: dict) -> dict:
 
 
 def _run_group(artifact, vname, bname, options, defs, lat_requests, par_requests, timing, references,
-               status):
+               status, cache_dir: Path):
     """Prepare one session for (variant, backend, options), check parity once, run its scenarios;
     yields each cell as soon as it is finished."""
     from bench.parity import check_parity, failure_reason, reference_scores
@@ -343,7 +344,8 @@ def _run_group(artifact, vname, bname, options, defs, lat_requests, par_requests
     try:
         encoder = PairEncoder.from_folder(artifact.path)
         if vname not in references:
-            references[vname] = reference_scores(artifact, encoder, par_requests)
+            references[vname] = _cached_reference(artifact, encoder, par_requests, reference_scores,
+                                                  cache_dir)
         session = backend.prepare(artifact, options)
     except Exception as err:  # noqa: BLE001 - recorded with its reason; the run goes on
         yield from all_cells("failed", f"prepare: {_error(err)}")
@@ -375,6 +377,19 @@ def _run_group(artifact, vname, bname, options, defs, lat_requests, par_requests
             yield cell  # written by the caller at once: a later crash keeps it
     finally:
         session.close()
+
+
+def _cached_reference(artifact, encoder, requests, compute, cache_dir: Path):
+    """The parity reference scores of an artifact, kept on disk: a rerun does not recompute them."""
+    import numpy as np
+
+    path = cache_dir / f"{artifact.name}-{artifact.hash}-{_digest([r.id for r in requests])}.json"
+    cached = _read_json(path)
+    if cached:
+        return [np.asarray(s, dtype=np.float64) for s in cached["scores"]], cached["reference"]
+    scores, name = compute(artifact, encoder, requests)
+    _atomic_json(path, {"reference": name, "scores": [np.asarray(s).tolist() for s in scores]})
+    return scores, name
 
 
 def _jsonable(obj):

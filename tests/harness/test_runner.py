@@ -82,3 +82,21 @@ def test_gathering_only_reports_unfinished_cells(tiny_artifact, data, tmp_path):
     torch_cell = next(c for c in results["cells"] if c["backend"] == "torch")
     assert torch_cell["status"] == "failed" and "not measured" in torch_cell["reason"]
     assert not list((tmp_path / "cells").glob("*.json")) if (tmp_path / "cells").exists() else True
+
+
+class _Sleepy(_Instant):
+    def run(self, batch):
+        import time
+
+        time.sleep(0.005)  # at least 5 ms per service: capacity at most 200 requests/s
+        return super().run(batch)
+
+
+def test_server_never_passes_an_overloaded_rate(requests_):
+    ctx = ScenarioContext(_Sleepy(), _Encoder(), requests_, FAST)
+    srv = run_scenario("server", ctx, {"candidates": 3, "sla_p99_ms": 60_000.0, "requests_per_rate": 12,
+                                       "max_levels": 6})
+    assert srv["max_rate_under_sla_rps"] is None or srv["max_rate_under_sla_rps"] < 200
+    for point in srv["points"]:
+        passed = point["rate_rps"] <= (srv["max_rate_under_sla_rps"] or 0)
+        assert not passed or point["utilization"] < 1

@@ -57,8 +57,8 @@ def test_server_simulation_single_worker_queueing():
         served.append(indices)
         return 0.5
 
-    lat, complete = simulate_server(np.array([0.0, 0.1, 0.2, 5.0]), serve)
-    assert complete and served == [[0], [1], [2], [3]]
+    lat, complete, busy = simulate_server(np.array([0.0, 0.1, 0.2, 5.0]), serve)
+    assert complete and served == [[0], [1], [2], [3]] and busy == pytest.approx(2.0)
     assert lat == pytest.approx([0.5, 0.9, 1.3, 0.5])  # queueing included
 
 
@@ -69,7 +69,7 @@ def test_server_batcher_merges_queued_requests_within_wait():
         served.append(indices)
         return 0.5
 
-    lat, _ = simulate_server(np.array([0.0, 0.01, 0.02, 0.03, 3.0]), serve, max_batch=3, max_wait_s=0.05)
+    lat, _, _ = simulate_server(np.array([0.0, 0.01, 0.02, 0.03, 3.0]), serve, max_batch=3, max_wait_s=0.05)
     # the first batch fills at 0.02 (3 requests) before the wait limit; then 0.03 waits for the worker
     assert served == [[0, 1, 2], [3], [4]]
     assert lat[:3] == pytest.approx([0.52, 0.51, 0.50])
@@ -78,5 +78,5 @@ def test_server_batcher_merges_queued_requests_within_wait():
 
 
 def test_server_stops_early_when_the_sla_is_lost():
-    lat, complete = simulate_server(np.linspace(0, 1, 200), lambda idx: 0.1, sla_s=0.2)
+    lat, complete, _ = simulate_server(np.linspace(0, 1, 200), lambda idx: 0.1, sla_s=0.2)
     assert not complete and len(lat) < 200
