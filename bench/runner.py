@@ -242,12 +242,13 @@ def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, users
                 while cid in ids:
                     cid, k = f"{base}#{k}", k + 1
                 ids.add(cid)
-                definition = {"v": HARNESS_VERSION, "sv": SCENARIO_VERSIONS.get(sname, 1),
-                              "variant": vname, "artifact": artifact.hash,
+                definition = {"v": HARNESS_VERSION, "variant": vname, "artifact": artifact.hash,
                               "backend": bname, "options": options.to_dict(), "scenario": sname,
                               "params": params, "timing": timing.to_dict(), "machine": machine,
                               "latency_requests": [r.id for r in lat_requests],
                               "parity_requests": [r.id for r in par_requests]}
+                if SCENARIO_VERSIONS.get(sname, 1) > 1:
+                    definition["scenario_version"] = SCENARIO_VERSIONS[sname]
                 cells_def.append({"id": cid, "key": _digest(definition), "variant": vname, "backend": bname,
                                   "options": options, "scenario": sname, "params": params})
 
