@@ -45,31 +45,41 @@ HARNESS_VERSION = 1  # bump when a change makes old cell files incomparable
 ACCURACY_ORDER = ("torch", "onnxruntime", "xla", "tensorrt")
 
 
-def _backend_specs(backends) -> list[tuple[str, BackendOptions]]:
+def _only(raw: dict):
+    """A table's optional `variants = [...]`: the variants it applies to (None: all)."""
+    only = raw.pop("variants", None)
+    return set(only) if only is not None else None
+
+
+def _backend_specs(backends) -> list[tuple[str, BackendOptions, set | None]]:
     specs = []
     for item in backends:
+        only = None
         if isinstance(item, str):
             name, options = parse_backend_spec(item)
         elif isinstance(item, dict):  # a TOML table: {name = "torch", precision = "fp16"}
             raw = dict(item)
+            only = _only(raw)
             name, options = raw.pop("name"), BackendOptions.from_dict(raw)
         else:
             name, options = item
             options = options if isinstance(options, BackendOptions) else BackendOptions.from_dict(options)
         get_backend(name)  # an unknown name fails here, before any work, with the known names
-        specs.append((name, options))
+        specs.append((name, options, only))
     return specs
 
 
-def _scenario_specs(scenarios) -> list[tuple[str, dict]]:
+def _scenario_specs(scenarios) -> list[tuple[str, dict, set | None]]:
     out = []
     for item in scenarios:
+        only = None
         if isinstance(item, dict):  # a TOML table: {name = "server", sla_p99_ms = 50}
             raw = dict(item)
+            only = _only(raw)
             name, params = raw.pop("name"), raw
         else:
             name, params = (item, {}) if isinstance(item, str) else item
-        out.append((name, resolve_params(name, params)))
+        out.append((name, resolve_params(name, params), only))
     return out
 
 
@@ -200,7 +210,7 @@ def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, users
     out_dir = Path(out_dir)
     backend_specs, scenario_specs = _backend_specs(backends), _scenario_specs(scenarios)
     sla = (constraints or {}).get("p99_ms")
-    for name, params in scenario_specs:  # one SLA for every variant: the run's constraint, if any
+    for name, params, _only_variants in scenario_specs:  # one SLA for every variant: the run's constraint, if any
         if name == "server" and params.get("sla_p99_ms") is None and sla is not None:
             params["sla_p99_ms"] = float(sla)
     if not variants:
@@ -234,8 +244,10 @@ def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, users
     # Cell definitions, in a stable order; ids unique within the run.
     cells_def, ids = [], set()
     for vname, artifact in variants.items():
-        for bname, options in backend_specs:
-            for sname, params in scenario_specs:
+        for bname, options, only_b in backend_specs:
+            for sname, params, only_s in scenario_specs:
+                if (only_b is not None and vname not in only_b) or (only_s is not None and vname not in only_s):
+                    continue  # the experiment limits this backend or scenario to other variants
                 label = options.label()
                 cid = f"{vname}/{bname}{':' + label if label else ''}/{sname}"
                 base, k = cid, 2
