@@ -19,7 +19,9 @@ Formats written (every folder also holds the tokenizer and ranker.json):
 from __future__ import annotations
 
 import json
+import logging
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,6 +138,19 @@ def _onnx_meta(parent, out: Path, ranker, requests, notes: list[str]) -> dict:
             "notes": notes}
 
 
+@contextmanager
+def _quiet_ort_advice():
+    """ORT logs, on the root logger, advice to run its pre-processing script first. We quantize the
+    plain exported graph on purpose (quantizing the optimized, fused graph fails shape inference)."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
 @register_handler(OrtDynamicConfig)
 def _ort_dynamic(parent, config, ctx, out):
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -144,8 +159,9 @@ def _ort_dynamic(parent, config, ctx, out):
     scratch = out / ".scratch"
     fp32 = _export_fp32(parent, scratch)
     # Dynamic quantization always uses uint8 activations; weights int8 (U8S8, see the note above).
-    quantize_dynamic(fp32, out / "model.onnx", weight_type=QuantType.QInt8, per_channel=config.per_channel,
-                     reduce_range=config.reduce_range)
+    with _quiet_ort_advice():
+        quantize_dynamic(fp32, out / "model.onnx", weight_type=QuantType.QInt8, per_channel=config.per_channel,
+                         reduce_range=config.reduce_range)
     shutil.rmtree(scratch)
     return Built("onnx", _onnx_meta(parent, out, ranker, probe_requests(ctx, 4), [
         "dynamic INT8 (U8S8, MatMul weights); activations scaled per batch at run time"]))
@@ -207,10 +223,12 @@ def _ort_static(parent, config, ctx, out):
     # QUInt8 activations / QInt8 weights: the U8S8 pair that ORT's x86 kernels run natively.
     # Only MatMul/Gemm: they carry the FLOPs; quantizing Add/LayerNorm/Softmax costs accuracy for nothing.
     nodes = _static_nodes(fp32, config)
-    quantize_static(fp32, out / "model.onnx", reader, quant_format=QuantFormat.QDQ,
-                    op_types_to_quantize=["MatMul", "Gemm"], per_channel=config.per_channel,
-                    nodes_to_quantize=nodes, reduce_range=config.reduce_range, activation_type=QuantType.QUInt8,
-                    weight_type=QuantType.QInt8, calibrate_method=methods[config.calibration])
+    with _quiet_ort_advice():
+        quantize_static(fp32, out / "model.onnx", reader, quant_format=QuantFormat.QDQ,
+                        op_types_to_quantize=["MatMul", "Gemm"], per_channel=config.per_channel,
+                        nodes_to_quantize=nodes, reduce_range=config.reduce_range,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        calibrate_method=methods[config.calibration])
     shutil.rmtree(scratch)
     # Check on requests the calibration did not see.
     check = probe_requests(ctx, 4)

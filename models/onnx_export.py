@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 
 ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -94,7 +95,10 @@ def export_onnx(folder: str | Path, out_path: str | Path, force: bool = False) -
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
     try:
-        with torch.no_grad():
+        # The tracer warns that transformers' mask constants are frozen: they are, by design, for
+        # every shape (dynamic axes cover batch and sequence); the warning is noise for a user.
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
             torch.onnx.export(_Logits(model), example, str(tmp), input_names=list(ONNX_INPUTS),
                               output_names=[ONNX_OUTPUT], dynamic_axes=axes, opset_version=OPSET,
                               do_constant_folding=True, dynamo=False)
