@@ -7,6 +7,7 @@ Entry point (what `rankbench bench` and the experiment runner call):
         out_dir,                  # folder: cells/<key>.json, accuracy/, parity/ (reference scores), results.json
         backends=["torch", ("onnxruntime", {"threads": 2}), "xla:bf16", {"name": "torch", "precision": "fp16"}],
                                   # specs "name[:opt...]", (name, options dict | BackendOptions), {"name":..., opts}
+                                  # (a table may carry variants=[...]: the variants it applies to; same for scenarios)
         scenarios=["single-stream", ("server", {"sla_p99_ms": 200}), {"name": "offline", "batch_sizes": [1, 64]}],
         data=ranking_data,        # models.requests.RankingData: test requests + item counts (popularity)
         users=100,                # evaluation requests for accuracy: data.test[:users] (None: all)
