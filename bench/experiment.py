@@ -93,11 +93,10 @@ def run_experiment(path: str | Path, out: str | Path | None = None, retry_failed
     del ranker
     variants, failures = build_variants(exp, teacher, data, out_dir)
 
-    backends = [(b["name"], {k: v for k, v in b.items() if k != "name"}) for b in exp.backends]
-    scenarios = [(s["name"], {k: v for k, v in s.items() if k != "name"}) for s in exp.scenarios]
     notes = [f"experiment file: {exp.source}", f"evaluation users: {exp.run.eval_users}",
              f"teacher training: {report['steps']} steps in {report['seconds']:.0f} s", *failures]
-    results = run_benchmark({"teacher": teacher, **variants}, out_dir, backends, scenarios, data=data,
+    # The tables go to the runner as written (with their optional `variants` filters).
+    results = run_benchmark({"teacher": teacher, **variants}, out_dir, exp.backends, exp.scenarios, data=data,
                             users=exp.run.eval_users, teacher="teacher",
                             constraints=exp.constraints.to_dict(), timing=exp.timing,
                             latency_requests=exp.run.latency_requests, parity_requests=exp.run.parity_requests,
