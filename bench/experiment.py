@@ -70,7 +70,6 @@ def build_variants(exp, teacher, data, out_dir: Path) -> tuple[dict, list[str]]:
 def run_experiment(path: str | Path, out: str | Path | None = None, retry_failed: bool = False) -> dict:
     from bench.backends.base import backend_names
     from bench.experiment_config import load_experiment
-    from bench.results import write_results
     from bench.runner import run_benchmark
     from bench.scenarios import SCENARIOS
     from bench.select import select
@@ -103,8 +102,7 @@ def run_experiment(path: str | Path, out: str | Path | None = None, retry_failed
                             run_name=exp.run.name, experiment=exp.raw, notes=notes,
                             retry_failed=retry_failed, progress=True)
     decision = select(results, exp.constraints)
-    write_decision(decision, out_dir, str(out_dir / "results.json"))
-    write_results(out_dir / "results.json", results)
+    write_decision(decision, out_dir, str(out_dir / "results.json"))  # results.json: written by the runner
     for written in write_report(results, out_dir, exp.constraints, source=str(out_dir / "results.json")):
         print(f"wrote {written}")
     print(f"wrote {out_dir / 'decision.json'}")
