@@ -38,10 +38,13 @@ def spearman(a, b) -> float:
     return float((ra * rb).sum() / denom) if denom > 0 else float("nan")
 
 
-def score_requests(run, encoder, requests, batch_size: int = 128) -> list[np.ndarray]:
-    """Scores per request through a `run(batch) -> scores` function (a session's or the reference's)."""
+def score_requests(run, encoder, requests, batch_size: int = 128, desc: str | None = None) -> list[np.ndarray]:
+    """Scores per request through a `run(batch) -> scores` function (a session's or the reference's);
+    with `desc`, a progress bar (scoring hundreds of requests takes minutes on a CPU)."""
+    from tqdm.auto import tqdm
+
     out = []
-    for request in requests:
+    for request in tqdm(requests, desc=desc, unit="req", disable=desc is None, leave=False, dynamic_ncols=True):
         pairs = request.pairs()
         parts = [np.asarray(run(encoder.encode(pairs[i:i + batch_size])), dtype=np.float64).reshape(-1)
                  for i in range(0, len(pairs), batch_size)]

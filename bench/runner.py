@@ -119,7 +119,7 @@ def _artifact_entry(name: str, artifact, accuracy: dict | None) -> dict:
     return entry
 
 
-def evaluate_accuracy(artifact, requests, cache: Path, log=None) -> dict:
+def evaluate_accuracy(artifact, requests, cache: Path, log=None, label: str | None = None) -> dict:
     """Ranking accuracy of an artifact, with the first backend (ACCURACY_ORDER) that runs it; cached."""
     from bench.accuracy import evaluate
     from bench.parity import score_requests
@@ -137,11 +137,13 @@ def evaluate_accuracy(artifact, requests, cache: Path, log=None) -> dict:
         if not ok:
             reasons.append(f"{name}: {why}")
             continue
+        label = label or artifact.name
         if log:
-            log(f"accuracy of {artifact.name}: {len(requests)} requests on {name} ...")
+            log(f"accuracy of {label}: {len(requests)} requests on {name} ...")
         session = backend.prepare(artifact, options)
         try:
-            metrics = evaluate(score_requests(session.run, encoder, requests), requests)
+            desc = f"accuracy of {label}" if log else None
+            metrics = evaluate(score_requests(session.run, encoder, requests, desc=desc), requests)
         finally:
             session.close()
         metrics["backend"] = name
@@ -232,7 +234,7 @@ def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, users
     for name, artifact in variants.items():
         try:
             accuracy = evaluate_accuracy(artifact, eval_requests, out_dir / "accuracy",
-                                         log=print if progress else None)
+                                         log=print if progress else None, label=name)
         except Exception as err:  # noqa: BLE001 - recorded, the run goes on
             accuracy = None
             print(f"accuracy of {name} unavailable: {_error(err)}")
