@@ -91,6 +91,7 @@ def _use_eager_attention(model) -> None:
 class TorchSession(Session):
     def __init__(self, artifact, options: BackendOptions, device: str):
         import torch
+        import transformers
 
         self.torch = torch
         self.options = options
@@ -117,6 +118,8 @@ class TorchSession(Session):
             self.device = "cpu"
         self._graphs: dict[tuple[int, int], tuple] = {}
         self._pool = None
+        self.dtype = dtype
+        self._mask_4d = int(transformers.__version__.split(".")[0]) >= 5
         self.info = {"threads": torch.get_num_threads(), "dtype": str(dtype).replace("torch.", ""),
                      "attention": getattr(model.config, "_attn_implementation", None),
                      "compiled": bool(options.compile), "cuda_graphs": bool(options.cuda_graphs)}
@@ -131,6 +134,17 @@ class TorchSession(Session):
                 return self._run_graph(batch)
             inputs = {k: torch.from_numpy(v).to(self.dev, non_blocking=True) for k, v in batch.items()}
             return self._forward(inputs).reshape(-1).float().cpu().numpy()
+
+    def _graph_forward(self, inputs):
+        """The forward pass as captured: with a 4D additive mask built here by device ops, because
+        transformers >= 5 builds its masks with a host-to-device copy (torch.tensor(0.0, device=...)),
+        which capture forbids, and passes a ready 4D mask through untouched. transformers 4.x takes
+        the 2D mask on its eager path, which already uses device ops only."""
+        if not self._mask_4d:
+            return self._forward(inputs)
+        mask = inputs["attention_mask"][:, None, None, :].to(self.dtype)
+        additive = (1.0 - mask) * self.torch.finfo(self.dtype).min
+        return self._forward({**inputs, "attention_mask": additive})
 
     def _run_graph(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         torch = self.torch
@@ -152,7 +166,7 @@ class TorchSession(Session):
         stream.wait_stream(torch.cuda.current_stream(self.dev))
         with torch.cuda.stream(stream):  # warm-up on a side stream, as capture requires
             for _ in range(3):
-                self._forward(static_in)
+                self._graph_forward(static_in)
         torch.cuda.current_stream(self.dev).wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
         if self._pool is None:
@@ -160,7 +174,7 @@ class TorchSession(Session):
         # One memory pool for all graphs: they replay one at a time and each output is copied to
         # the host right after its replay, so sharing is safe and memory stays that of one graph.
         with torch.cuda.graph(graph, pool=self._pool):
-            static_out = self._forward(static_in)
+            static_out = self._graph_forward(static_in)
         self.info["graphs_captured"] = len(self._graphs) + 1
         return graph, static_in, static_out
 
