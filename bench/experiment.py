@@ -13,6 +13,7 @@ run goes on; the end of the run lists what failed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 import traceback
 from pathlib import Path
@@ -22,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("experiment", help="an experiment file, e.g. experiments/default.toml")
     parser.add_argument("--out", help="output folder (default: the file's run.out_dir)")
     parser.add_argument("--retry-failed", action="store_true", help="measure failed cells again")
+    parser.add_argument("--eval-users", type=int, metavar="N",
+                        help="score N test users for accuracy instead of the file's run.eval_users (variants "
+                             "and cells already measured are reused; only the missing users are scored)")
     parser.add_argument("--check", action="store_true", help="only validate the experiment file")
 
 
@@ -67,7 +71,8 @@ def build_variants(exp, teacher, data, out_dir: Path) -> tuple[dict, list[str]]:
     return built, failures
 
 
-def run_experiment(path: str | Path, out: str | Path | None = None, retry_failed: bool = False) -> dict:
+def run_experiment(path: str | Path, out: str | Path | None = None, retry_failed: bool = False,
+                   eval_users: int | None = None) -> dict:
     from bench.backends.base import backend_names
     from bench.experiment_config import load_experiment
     from bench.runner import run_benchmark
@@ -80,6 +85,10 @@ def run_experiment(path: str | Path, out: str | Path | None = None, retry_failed
 
     started = time.perf_counter()
     exp = load_experiment(path, backends=backend_names(), scenarios=SCENARIOS)
+    if eval_users is not None:
+        if eval_users < 1:
+            raise SystemExit(f"--eval-users must be >= 1, not {eval_users}")
+        exp = dataclasses.replace(exp, run=dataclasses.replace(exp.run, eval_users=eval_users))
     out_dir = Path(out or exp.run.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     print(f"experiment {exp.run.name}: {len(exp.variants)} variants x {len(exp.backends)} backends x "
@@ -92,7 +101,8 @@ def run_experiment(path: str | Path, out: str | Path | None = None, retry_failed
     del ranker
     variants, failures = build_variants(exp, teacher, data, out_dir)
 
-    notes = [f"experiment file: {exp.source}", f"evaluation users: {exp.run.eval_users}",
+    users_note = f"evaluation users: {exp.run.eval_users}" + (" (--eval-users)" if eval_users else "")
+    notes = [f"experiment file: {exp.source}", users_note,
              f"teacher training: {report['steps']} steps in {report['seconds']:.0f} s", *failures]
     # The tables go to the runner as written (with their optional `variants` filters).
     results = run_benchmark({"teacher": teacher, **variants}, out_dir, exp.backends, exp.scenarios, data=data,
@@ -123,5 +133,5 @@ def main(args) -> int:
         print(f"{args.experiment}: ok ({len(exp.variants)} variants, {len(exp.backends)} backends, "
               f"{len(exp.scenarios)} scenarios)")
         return 0
-    run_experiment(args.experiment, args.out, args.retry_failed)
+    run_experiment(args.experiment, args.out, args.retry_failed, args.eval_users)
     return 0

@@ -38,9 +38,11 @@ def spearman(a, b) -> float:
     return float((ra * rb).sum() / denom) if denom > 0 else float("nan")
 
 
-def score_requests(run, encoder, requests, batch_size: int = 128, desc: str | None = None) -> list[np.ndarray]:
+def score_requests(run, encoder, requests, batch_size: int = 128, desc: str | None = None,
+                   on_request=None) -> list[np.ndarray]:
     """Scores per request through a `run(batch) -> scores` function (a session's or the reference's);
-    with `desc`, a progress bar (scoring hundreds of requests takes minutes on a CPU)."""
+    with `desc`, a progress bar (scoring hundreds of requests takes minutes on a CPU);
+    `on_request(request, scores)` is called as each request is done (to keep them as they come)."""
     from tqdm.auto import tqdm
 
     out = []
@@ -49,6 +51,8 @@ def score_requests(run, encoder, requests, batch_size: int = 128, desc: str | No
         parts = [np.asarray(run(encoder.encode(pairs[i:i + batch_size])), dtype=np.float64).reshape(-1)
                  for i in range(0, len(pairs), batch_size)]
         out.append(np.concatenate(parts) if parts else np.zeros(0))
+        if on_request is not None:
+            on_request(request, out[-1])
     return out
 
 

@@ -38,12 +38,12 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench.accuracy_stage import evaluate_accuracy
 from bench.backends.base import BackendOptions, PairEncoder, get_backend, parse_backend_spec
 from bench.scenarios import SCENARIO_VERSIONS, ScenarioContext, resolve_params, run_scenario
 from bench.timing import TimingConfig
 
 HARNESS_VERSION = 1  # bump when a change makes old cell files incomparable
-ACCURACY_ORDER = ("torch", "onnxruntime", "xla", "tensorrt")
 
 
 def _only(raw: dict):
@@ -117,39 +117,6 @@ def _artifact_entry(name: str, artifact, accuracy: dict | None) -> dict:
         if meta.get(key) is not None:
             entry[key] = meta[key]
     return entry
-
-
-def evaluate_accuracy(artifact, requests, cache: Path, log=None, label: str | None = None) -> dict:
-    """Ranking accuracy of an artifact, with the first backend (ACCURACY_ORDER) that runs it; cached."""
-    from bench.accuracy import evaluate
-    from bench.parity import score_requests
-
-    path = cache / f"{artifact.name}-{artifact.hash}-{_digest([r.id for r in requests])}.json"
-    cached = _read_json(path)
-    if cached:
-        return cached
-    encoder = PairEncoder.from_folder(artifact.path)
-    reasons = []
-    for name in ACCURACY_ORDER:
-        backend, options = get_backend(name), BackendOptions()
-        ok, why = backend.available()
-        ok, why = (backend.supports(artifact, options)) if ok else (ok, why)
-        if not ok:
-            reasons.append(f"{name}: {why}")
-            continue
-        label = label or artifact.name
-        if log:
-            log(f"accuracy of {label}: {len(requests)} requests on {name} ...")
-        session = backend.prepare(artifact, options)
-        try:
-            desc = f"accuracy of {label}" if log else None
-            metrics = evaluate(score_requests(session.run, encoder, requests, desc=desc), requests)
-        finally:
-            session.close()
-        metrics["backend"] = name
-        _atomic_json(path, metrics)
-        return metrics
-    raise RuntimeError(f"no backend can run {artifact.name!r}: " + "; ".join(reasons))
 
 
 class _PlainBar:

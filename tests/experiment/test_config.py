@@ -77,3 +77,10 @@ def test_shipped_experiments_are_valid(name):
 
     path = Path(__file__).parents[2] / "experiments" / name
     assert main(["run", str(path), "--check"]) == 0
+
+
+def test_eval_users_override_is_checked_before_any_work(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit, match="--eval-users must be >= 1"):
+        main(["run", str(_write(tmp_path, GOOD)), "--eval-users", "0", "--out", str(out)])
+    assert not out.exists()  # nothing was started
