@@ -2,7 +2,8 @@
 
 Scoring is the longest part of a CPU run (minutes per variant), so scores are kept per request in
 `<cache>/<variant>-<artifact hash>.scores.jsonl`, one line per request, appended as each request
-is scored. A run interrupted mid-variant continues from the requests it had finished, and a later
+is scored, under the request's id and a digest of its text (the same id with other candidates, after
+a change of the data, is scored again). A run interrupted mid-variant continues from the requests it had finished, and a later
 run on more users (`rankbench run --eval-users 300`) scores only the requests it lacks. A last line
 cut off by a kill is not valid JSON and is ignored (that request is scored again).
 
@@ -10,6 +11,7 @@ cut off by a kill is not valid JSON and is ignored (that request is scored again
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -18,8 +20,14 @@ import numpy as np
 ACCURACY_ORDER = ("torch", "onnxruntime", "xla", "tensorrt")  # the first that runs a variant scores it
 
 
+def request_key(request) -> str:
+    """The request's id and a digest of what is scored: its context and candidates, in order."""
+    text = json.dumps([request.context, [(c.id, c.text) for c in request.candidates]])
+    return f"{request.id}#{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
 def read_scores(path: Path) -> dict[str, dict]:
-    """request id -> {"scores": [...], "backend": name}, from the complete lines of a score file."""
+    """request key -> {"scores": [...], "backend": name}, from the complete lines of a score file."""
     found = {}
     try:
         lines = path.read_text().splitlines()
@@ -28,7 +36,7 @@ def read_scores(path: Path) -> dict[str, dict]:
     for line in lines:
         try:
             row = json.loads(line)
-            found[row["id"]] = row
+            found[row["key"]] = row
         except (json.JSONDecodeError, KeyError, TypeError):
             continue  # a line cut off by an interrupted run
     return found
@@ -59,7 +67,7 @@ def evaluate_accuracy(artifact, requests, cache: Path, log=None, label: str | No
     cache.mkdir(parents=True, exist_ok=True)
     path = cache / f"{artifact.name}-{artifact.hash}.scores.jsonl"
     stored = read_scores(path)
-    missing = [r for r in requests if r.id not in stored]
+    missing = [r for r in requests if request_key(r) not in stored]
     if missing:
         name, backend, options = _pick_backend(artifact)
         label = label or artifact.name
@@ -73,14 +81,15 @@ def evaluate_accuracy(artifact, requests, cache: Path, log=None, label: str | No
                 if path.stat().st_size and not path.read_bytes().endswith(b"\n"):
                     out.write("\n")  # end the line a kill cut off, so new lines stay whole
                 def keep(request, scores):
-                    row = {"id": request.id, "backend": name, "scores": [float(s) for s in scores]}
+                    row = {"key": request_key(request), "backend": name, "scores": [float(s) for s in scores]}
                     out.write(json.dumps(row) + "\n")
                     out.flush()  # a kill loses at most the request being written
-                    stored[request.id] = row
+                    stored[row["key"]] = row
 
                 score_requests(session.run, encoder, missing, desc=desc, on_request=keep)
         finally:
             session.close()
-    metrics = evaluate([np.asarray(stored[r.id]["scores"]) for r in requests], requests)
-    metrics["backend"] = "+".join(sorted({stored[r.id]["backend"] for r in requests}))
+    rows = [stored[request_key(r)] for r in requests]
+    metrics = evaluate([np.asarray(row["scores"]) for row in rows], requests)
+    metrics["backend"] = "+".join(sorted({row["backend"] for row in rows}))
     return metrics

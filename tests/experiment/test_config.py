@@ -71,7 +71,7 @@ def test_cli_check_and_missing_file(tmp_path, capsys):
     assert "no experiment file" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["default.toml", "quick.toml", "gpu.toml", "tpu.toml"])
+@pytest.mark.parametrize("name", ["default.toml", "quick.toml", "compression.toml", "gpu.toml", "tpu.toml"])
 def test_shipped_experiments_are_valid(name):
     from pathlib import Path
 

@@ -6,7 +6,7 @@ import numpy as np
 
 import bench.parity as parity
 from bench.accuracy import evaluate
-from bench.accuracy_stage import evaluate_accuracy, read_scores
+from bench.accuracy_stage import evaluate_accuracy, read_scores, request_key
 from tests.harness.conftest import make_requests
 
 
@@ -33,7 +33,7 @@ def test_more_users_scores_only_the_new_requests(tiny_artifact, tmp_path, monkey
 
     # the metrics are those of the stored scores, which are the session's scores
     stored = read_scores(tmp_path / f"{tiny_artifact.name}-{tiny_artifact.hash}.scores.jsonl")
-    expected = evaluate([np.asarray(stored[r.id]["scores"]) for r in requests], requests)
+    expected = evaluate([np.asarray(stored[request_key(r)]["scores"]) for r in requests], requests)
     assert full["ndcg@10"] == expected["ndcg@10"] and full["auc"] == expected["auc"]
     assert len({tuple(row["scores"]) for row in stored.values()}) == 5  # real, distinct scores
 
@@ -49,4 +49,15 @@ def test_cut_off_line_is_scored_again(tiny_artifact, tmp_path, monkeypatch):
     after = evaluate_accuracy(tiny_artifact, requests, tmp_path)
     assert scored == [requests[2].id]
     assert after["ndcg@10"] == before["ndcg@10"]
-    assert set(read_scores(path)) == {r.id for r in requests}
+    assert set(read_scores(path)) == {request_key(r) for r in requests}
+
+
+def test_same_id_with_other_candidates_is_scored_again(tiny_artifact, tmp_path, monkeypatch):
+    import dataclasses
+
+    requests = make_requests(n_requests=2, n_candidates=8)
+    evaluate_accuracy(tiny_artifact, requests, tmp_path)
+    changed = [requests[0], dataclasses.replace(requests[1], candidates=requests[1].candidates[::-1])]
+    scored = _count_scored(monkeypatch)
+    evaluate_accuracy(tiny_artifact, changed, tmp_path)
+    assert scored == [requests[1].id]  # same id, other candidate order: its old scores do not apply
