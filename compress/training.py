@@ -4,12 +4,14 @@
     meta = run_training(ranker, train_config, ctx, teacher=parent) # -> train_seconds, trainable_params
 
 Teacher scores are cached under ctx.cache_dir/teacher-scores by (teacher hash, digest of the
-requests' ids, texts and labels): several students of one teacher cost one teacher pass.
+requests' ids, texts and labels): several students of one teacher cost one teacher pass, and a
+pass interrupted by a kill resumes from the chunks it had kept.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 
 
 def requests_digest(requests: list) -> str:
@@ -31,20 +33,49 @@ def sample_requests(requests: list, count: int, seed: int) -> list:
     return [requests[i] for i in sorted(random.Random(seed).sample(range(len(requests)), count))]
 
 
-def teacher_scores(teacher: Artifact, requests: list, ctx: CompressContext) -> list:
-    """The teacher's scores on `requests`, computed once and cached under the teacher's hash."""
+def teacher_scores(teacher: Artifact, requests: list, ctx: CompressContext, chunk: int = 64) -> list:
+    """The teacher's scores on `requests`, computed once and cached under the teacher's hash.
+
+    The teacher pass takes minutes on a CPU, so it is kept in chunks as it goes (`<key>.parts/`): a
+    run killed mid-pass scores only the chunks it lacks. The finished pass is one .npz.
+    """
     import numpy as np
+    from tqdm.auto import tqdm
 
     path = ctx.cache_dir / "teacher-scores" / f"{teacher.hash}-{requests_digest(requests)}.npz"
     if path.is_file():
         with np.load(path) as stored:
             return [stored[f"r{i}"] for i in range(len(requests))]
-    scores = teacher.torch_ranker().score(requests, progress=ctx.progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    parts = path.with_suffix(".parts")
+    parts.mkdir(parents=True, exist_ok=True)
+    scores: dict[int, np.ndarray] = {}
+    for done in parts.glob("*.npz"):
+        with np.load(done) as stored:
+            scores.update((int(key[1:]), stored[key]) for key in stored.files)
+    ranker = None
+    with tqdm(total=len(requests), initial=len(scores), desc="teacher scores", unit="req",
+              disable=not ctx.progress, leave=False) as bar:
+        for start in range(0, len(requests), chunk):
+            todo = [i for i in range(start, min(start + chunk, len(requests))) if i not in scores]
+            if not todo:
+                continue
+            ranker = ranker or teacher.torch_ranker()
+            block = {i: ranker.score_pairs(requests[i].pairs()) for i in todo}
+            _save_npz(parts / f"{start:07d}.npz", {f"r{i}": s for i, s in block.items()})
+            scores.update(block)
+            bar.update(len(todo))
+    _save_npz(path, {f"r{i}": scores[i] for i in range(len(requests))})
+    shutil.rmtree(parts, ignore_errors=True)
+    return [scores[i] for i in range(len(requests))]
+
+
+def _save_npz(path, arrays: dict) -> None:
+    """Write whole or not at all: a kill mid-write leaves a temporary file, never a short .npz."""
+    import numpy as np
+
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, **{f"r{i}": s for i, s in enumerate(scores)})
+    np.savez(tmp, **arrays)
     os.replace(tmp, path)
-    return scores
 
 
 def training_requests(train_config, ctx: CompressContext) -> tuple[list, object]:

@@ -209,6 +209,33 @@ def test_teacher_scores_are_computed_once(teacher, ctx):
     assert cached.stat().st_mtime_ns == stamp
 
 
+def test_an_interrupted_teacher_pass_resumes_from_its_chunks(teacher, ctx, monkeypatch):
+    from compress.training import teacher_scores
+    from models.ranker import BertRanker
+
+    requests = ctx.data.train[:10]
+    expected = teacher.torch_ranker().score(requests)
+    calls = []
+    real = BertRanker.score_pairs
+
+    def dies_at_the_seventh(self, pairs, *args, **kwargs):
+        calls.append(pairs)
+        if len(calls) == 7:
+            raise KeyboardInterrupt  # a kill in the second chunk
+        return real(self, pairs, *args, **kwargs)
+
+    monkeypatch.setattr(BertRanker, "score_pairs", dies_at_the_seventh)
+    with pytest.raises(KeyboardInterrupt):
+        teacher_scores(teacher, requests, ctx, chunk=3)
+    assert not list((ctx.cache_dir / "teacher-scores").glob("*.npz"))  # no finished-looking file
+    calls.clear()
+    got = teacher_scores(teacher, requests, ctx, chunk=3)
+    assert len(calls) == 4  # the two kept chunks (6 requests) are not scored again
+    assert all(np.allclose(g, e, atol=1e-6) for g, e in zip(got, expected, strict=True))
+    assert len(list((ctx.cache_dir / "teacher-scores").glob("*.npz"))) == 1
+    assert not list((ctx.cache_dir / "teacher-scores").glob("*.parts"))
+
+
 def test_lora_unmerged_rebuilds_the_same_base_with_another_seed(teacher, data, tmp_path, requests):
     from compress.api import CompressContext
     from compress.peft import lora_unmerged
