@@ -221,7 +221,7 @@ def test_an_interrupted_teacher_pass_resumes_from_its_chunks(teacher, ctx, monke
     def dies_at_the_seventh(self, pairs, *args, **kwargs):
         calls.append(pairs)
         if len(calls) == 7:
-            raise KeyboardInterrupt  # a kill in the second chunk
+            raise KeyboardInterrupt  # a kill in the third chunk (requests 6-8)
         return real(self, pairs, *args, **kwargs)
 
     monkeypatch.setattr(BertRanker, "score_pairs", dies_at_the_seventh)
