@@ -1,71 +1,94 @@
-"""Ranking accuracy over requests: NDCG@10, HR@10, MRR and AUC, with ties handled fairly.
+"""The accuracy stage of a run: each variant's ranking accuracy on the evaluation requests.
 
-A positive tied with negatives is not ranked first by luck of order: each metric is its expected
-value when ties are broken uniformly at random (the positive's position is uniform over its tie
-block). With several positives in a request, NDCG is DCG/IDCG, HR@10 is the share of positives in
-the top 10 and MRR uses the best-placed positive. AUC counts a tied (positive, negative) pair as 1/2.
+Scoring is the longest part of a CPU run (minutes per variant), so scores are kept per request in
+`<cache>/<variant>-<artifact hash>.scores.jsonl`, one line per request, appended as each request
+is scored, under the request's id and a digest of its text (the same id with other candidates, after
+a change of the data, is scored again). A run interrupted mid-variant continues from the requests it had finished, and a later
+run on more users (`rankbench run --eval-users 300`) scores only the requests it lacks. A last line
+cut off by a kill is not valid JSON and is ignored (that request is scored again).
 
-    metrics = evaluate(scores_per_request, requests)        # {"ndcg@10": ..., "hr@10": ..., ...}
-    pop = evaluate(popularity_scores(data, requests), requests)
+    metrics = evaluate_accuracy(artifact, requests, cache_dir, log=print, label="distill-l3")
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
-from models.requests import RankingData, Request
-
-K = 10
-METRICS = ("ndcg@10", "hr@10", "mrr", "auc")
+from rankbench.common.digest import digest
 
 
-def _positions(scores: np.ndarray, index: int) -> np.ndarray:
-    """All 1-based positions the candidate at `index` can take under random tie-breaking."""
-    ahead = int(np.sum(scores > scores[index]))
-    tied = int(np.sum(scores == scores[index]))  # includes the candidate itself
-    return np.arange(ahead + 1, ahead + tied + 1)
+def request_key(request) -> str:
+    """The request's id and a digest of what is scored: its context and candidates, in order."""
+    return f"{request.id}#{digest([request.context, [(c.id, c.text) for c in request.candidates]])}"
 
 
-def request_metrics(scores, labels) -> dict[str, float]:
-    scores = np.asarray(scores, dtype=np.float64)
-    labels = np.asarray(labels)
-    if scores.shape != labels.shape:
-        raise ValueError(f"{len(scores)} scores for {len(labels)} candidates")
-    positives = np.flatnonzero(labels == 1)
-    if len(positives) == 0:
-        raise ValueError("a request without a positive cannot be scored")
-    positions = [_positions(scores, i) for i in positives]
-    dcg = sum(np.mean(np.where(p <= K, 1.0 / np.log2(p + 1), 0.0)) for p in positions)
-    idcg = sum(1.0 / np.log2(r + 2) for r in range(min(K, len(positives))))
-    hr = float(np.mean([np.mean(p <= K) for p in positions]))
-    best = min(positions, key=lambda p: p[0])
-    mrr = float(np.mean(1.0 / best))
-    pos_scores = scores[positives]
-    neg_scores = scores[labels == 0]
-    if len(neg_scores):
-        diff = pos_scores[:, None] - neg_scores[None, :]
-        auc = float(np.mean((diff > 0) + 0.5 * (diff == 0)))
-    else:
-        auc = 1.0
-    return {"ndcg@10": float(dcg / idcg), "hr@10": hr, "mrr": mrr, "auc": auc}
+def read_scores(path: Path) -> dict[str, dict]:
+    """request key -> {"scores": [...], "backend": name}, from the complete lines of a score file."""
+    found = {}
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        try:
+            row = json.loads(line)
+            found[row["key"]] = row
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue  # a line cut off by an interrupted run
+    return found
 
 
-def evaluate(scores: list, requests: list[Request]) -> dict[str, float]:
-    """Mean of each metric over requests; `users` counts the requests scored."""
-    if len(scores) != len(requests):
-        raise ValueError(f"{len(scores)} score arrays for {len(requests)} requests")
-    if not requests:
-        raise ValueError("no requests to evaluate")
-    per = [request_metrics(s, r.labels) for s, r in zip(scores, requests)]
-    out = {m: float(np.mean([p[m] for p in per])) for m in METRICS}
-    out["users"] = len(requests)
-    return out
+def _pick_backend(artifact):
+    from rankbench.bench.backends import BackendOptions, backend_names, get_backend, reference_backends
+
+    reasons = []
+    order = reference_backends()
+    for name in order + [b for b in backend_names() if b not in order]:
+        backend, options = get_backend(name), BackendOptions()
+        ok, why = backend.available()
+        ok, why = backend.supports(artifact, options) if ok else (ok, why)
+        if ok:
+            return name, backend, options
+        reasons.append(f"{name}: {why}")
+    raise RuntimeError(f"no backend can run {artifact.name!r}: " + "; ".join(reasons))
 
 
-def popularity_scores(data: RankingData, requests: list[Request]) -> list[np.ndarray]:
-    """The popularity baseline: an item's interaction count in the training split."""
-    return [np.array([data.item_counts.get(c.id, 0) for c in r.candidates], dtype=np.float64)
-            for r in requests]
+def evaluate_accuracy(artifact, requests, cache: Path, log=None, label: str | None = None) -> dict:
+    """Ranking accuracy of an artifact over `requests`, scored with the first reference backend that
+    runs it; requests already in the score file are not scored again."""
+    from rankbench.bench.parity import score_requests
+    from rankbench.models.encoder import PairEncoder
+    from rankbench.models.metrics import evaluate
 
+    cache = Path(cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"{artifact.name}-{artifact.hash}.scores.jsonl"
+    stored = read_scores(path)
+    missing = [r for r in requests if request_key(r) not in stored]
+    if missing:
+        name, backend, options = _pick_backend(artifact)
+        label = label or artifact.name
+        if log:
+            log(f"accuracy of {label}: {len(missing)} of {len(requests)} requests to score on {name} ...")
+        session = backend.prepare(artifact, options)
+        try:
+            encoder = PairEncoder.from_folder(artifact.path)
+            desc = f"accuracy of {label}" if log else None
+            with path.open("a") as out:
+                if path.stat().st_size and not path.read_bytes().endswith(b"\n"):
+                    out.write("\n")  # end the line a kill cut off, so new lines stay whole
+                def keep(request, scores):
+                    row = {"key": request_key(request), "backend": name, "scores": [float(s) for s in scores]}
+                    out.write(json.dumps(row) + "\n")
+                    out.flush()  # a kill loses at most the request being written
+                    stored[row["key"]] = row
 
-def retention(metric: float, reference: float) -> float | None:
-    return metric / reference if reference else None
+                score_requests(session.run, encoder, missing, desc=desc, on_request=keep)
+        finally:
+            session.close()
+    rows = [stored[request_key(r)] for r in requests]
+    metrics = evaluate([np.asarray(row["scores"]) for row in rows], requests)
+    metrics["backend"] = "+".join(sorted({row["backend"] for row in rows}))
+    return metrics

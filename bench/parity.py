@@ -60,17 +60,16 @@ def reference_scores(artifact, encoder, requests) -> tuple[list[np.ndarray], str
     """(scores per request, what computed them): PyTorch fp32 on the CPU, else ONNX Runtime CPU."""
     from pathlib import Path
 
-    from bench.backends.base import BackendOptions, get_backend
-    from compress.artifact import Artifact
+    from rankbench.bench.backends import BackendOptions, get_backend, reference_backends
+    from rankbench.compress.artifact import Artifact
 
     candidates = [artifact]
     if artifact.format not in ("hf", "onnx") and (Path(artifact.path) / "config.json").is_file():
         # e.g. "tensorrt-int8": the fp32 hf files it keeps are what the engine is built from
         candidates.append(Artifact(Path(artifact.path), artifact.name, "hf", {}))
     for candidate in candidates:
-        for name, options in (("torch", BackendOptions(device="cpu")),
-                              ("onnxruntime", BackendOptions(device="cpu", provider="cpu"))):
-            backend = get_backend(name)
+        for name in reference_backends():
+            backend, options = get_backend(name), BackendOptions(device="cpu")
             if not (backend.available()[0] and backend.supports(candidate, options)[0]):
                 continue
             session = backend.prepare(candidate, options)
@@ -78,7 +77,8 @@ def reference_scores(artifact, encoder, requests) -> tuple[list[np.ndarray], str
                 return score_requests(session.run, encoder, requests), f"{name} fp32 cpu"
             finally:
                 session.close()
-    raise RuntimeError(f"no reference runtime (torch, onnxruntime) can run artifact {artifact.name!r}")
+    raise RuntimeError(f"no reference runtime ({', '.join(reference_backends())}) can run artifact "
+                       f"{artifact.name!r}")
 
 
 def compare(scores: list[np.ndarray], reference: list[np.ndarray], precision: str = "fp32",

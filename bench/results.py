@@ -1,4 +1,4 @@
-"""results.json: one versioned schema (bench/schema/results-v1.schema.json), checked on write and read.
+"""results.json: one versioned schema (schema/results-v1.schema.json in this folder), checked on write and read.
 
     write_results(path, results)       # validates, then writes atomically (temp file + rename)
     results = read_results(path)       # raises ResultsError naming the problem; never half-read
@@ -14,6 +14,8 @@ import subprocess
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+
+from rankbench.common.files import atomic_write_json
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).parent / "schema" / f"results-v{SCHEMA_VERSION}.schema.json"
@@ -61,14 +63,9 @@ def read_results(path: str | Path) -> dict:
 
 
 def write_results(path: str | Path, results: dict) -> Path:
-    path = Path(path)
     results.setdefault("schema_version", SCHEMA_VERSION)
     validate(results)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(results, indent=1))
-    os.replace(tmp, path)  # a reader never sees a half-written file
-    return path
+    return atomic_write_json(path, results)  # a reader never sees a half-written file
 
 
 def _cpu_model() -> str:

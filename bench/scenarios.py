@@ -28,8 +28,9 @@ from typing import Callable
 
 import numpy as np
 
-from bench.stats import summarize
-from bench.timing import Measurement, TimingConfig, measure, now_ns, warm_up
+from rankbench.bench.stats import summarize
+from rankbench.common.registry import Registry
+from rankbench.bench.timing import Measurement, TimingConfig, measure, now_ns, warm_up
 
 
 @dataclass
@@ -41,36 +42,75 @@ class ScenarioContext:
     progress: Callable[[str], None] | None = None  # receives short notes while a long scenario runs
 
 
-SCENARIOS: dict[str, tuple[dict, Callable]] = {}
+SCENARIOS = Registry("scenario")  # name -> (default parameters, function)
 # Bump a scenario's version when its measurement changes: cached cells of older versions are redone.
 SCENARIO_VERSIONS = {"server": 2}
 
 
 def register_scenario(name: str, **defaults):
     def wrap(fn):
-        SCENARIOS[name] = (defaults, fn)
+        SCENARIOS.add(name, (defaults, fn))
         return fn
     return wrap
 
 
+def scenario_names() -> list[str]:
+    return SCENARIOS.names()
+
+
+# Parameters that may be 0 (every other number must be > 0), and those that are lists.
+_MAY_BE_ZERO = ("max_wait_ms", "min_seconds", "seed")
+_LISTS = ("batch_sizes", "values", "rates")
+
+
+def _check_param(name: str, key: str, value, default) -> None:
+    """A value of the default's type (a boolean is not a number), positive where it is a count or a
+    duration; a default of None takes none, or a positive number (a list of them for list params)."""
+    where = f"scenario {name}: {key}"
+
+    def number(v, integer: bool) -> bool:
+        return (isinstance(v, int) or (not integer and isinstance(v, float))) and not isinstance(v, bool) \
+            and (v > 0 or (key in _MAY_BE_ZERO and v == 0))
+
+    if default is None and key in _LISTS:
+        ok = value is None or (isinstance(value, list) and bool(value) and all(number(v, False) for v in value))
+        kind = "a non-empty list of positive numbers, or none"
+    elif default is None:
+        ok, kind = value is None or number(value, False), "a positive number or none"
+    elif isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif isinstance(default, list):
+        integer = all(isinstance(v, int) for v in default)
+        ok = isinstance(value, list) and bool(value) and all(number(v, integer) for v in value)
+        kind = f"a non-empty list of positive {'integers' if integer else 'numbers'}"
+    else:
+        integer = isinstance(default, int)
+        ok = number(value, integer)
+        kind = ("a non-negative " if key in _MAY_BE_ZERO else "a positive ") + ("integer" if integer else "number")
+    if not ok:
+        shown = f"{str(value).lower()} (a boolean)" if isinstance(value, bool) else repr(value)
+        raise ValueError(f"{where} must be {kind}, got {shown}")
+
+
 def resolve_params(name: str, params: dict | None = None) -> dict:
-    if name not in SCENARIOS:
-        raise ValueError(f"unknown scenario {name!r}; known scenarios: {', '.join(SCENARIOS)}")
-    defaults = SCENARIOS[name][0]
+    """The scenario's parameters with defaults filled in; unknown keys and bad values are errors."""
+    defaults = SCENARIOS.get(name)[0]
     params = dict(params or {})
     unknown = sorted(set(params) - set(defaults))
     if unknown:
         raise ValueError(f"scenario {name}: unknown parameter(s) {unknown}; known: {sorted(defaults)}")
+    for key, value in params.items():
+        _check_param(name, key, value, defaults[key])
     out = {**defaults, **params}
-    for key in ("batch_sizes", "values", "rates"):
+    for key in _LISTS:
         if out.get(key) is not None:
-            out[key] = [v for v in out[key]]
+            out[key] = list(out[key])
     return out
 
 
 def run_scenario(name: str, ctx: ScenarioContext, params: dict | None = None) -> dict:
     params = resolve_params(name, params)
-    result = SCENARIOS[name][1](ctx, params)
+    result = SCENARIOS.get(name)[1](ctx, params)
     result["scenario_params"] = params
     return result
 

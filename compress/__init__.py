@@ -1,6 +1,8 @@
 """Compression: methods that turn the fine-tuned ranker into smaller / faster artifacts on disk.
 
-api.py (configs, registry, `compress`), recipe.py (chains of steps, cached), prune.py, quantize.py,
-distill.py, peft.py, structure.py (shape edits), training.py (shared training helpers), cli.py
-(`rankbench compress`), artifact.py (the on-disk contract every backend reads).
+registry.py (the methods, their configs and loaders), config.py (what every method config shares),
+api.py (`compress`: one step, cached), recipe.py (chains of steps, cached), artifact.py (the
+on-disk contract every backend reads), methods/ (one file per family: pruning, distillation, PEFT,
+INT8), structure.py (shape edits), importance.py (which units matter), training.py (shared
+training helpers).
 """

@@ -8,16 +8,18 @@ Every step is checked before any work: its config (unknown method or field, bad 
 can follow the step before (e.g. nothing but an ONNX-accepting step after an ONNX artifact; PEFT only
 first), whether the context has what it needs (data, the pre-trained base), and shape rules such as
 "a student must not have more layers than its teacher". Then each step runs through
-`compress.api.compress`, which names the folder by a hash of (parent hash, step config, seed, data)
-and reuses it when complete: rebuilding a recipe, or a recipe sharing a prefix with another
+`rankbench.compress.api.compress`, which names the folder by a hash of (parent hash, step config,
+seed, data) and reuses it when complete: rebuilding a recipe, or a recipe sharing a prefix with another
 (distill -> prune 25% vs distill -> prune 50%), costs nothing for the shared part.
 """
 from __future__ import annotations
 
 import logging
 
-from compress.api import CompressContext, MethodConfig, artifact_dir, compress, config_from_dict, shape_of
-from compress.artifact import ARTIFACT_FILE, Artifact
+from rankbench.compress.api import CompressContext, artifact_dir, compress, shape_of
+from rankbench.compress.config import MethodConfig
+from rankbench.compress.registry import config_from_dict
+from rankbench.compress.artifact import ARTIFACT_FILE, Artifact
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ config, so `save_pretrained` + `models.ranker.load_model` give the same model ba
                                             #   rankbench_intermediate_sizes (unequal widths)
     keep_layers(model, [1, 3, 5])           # -> num_hidden_layers; heads and widths follow their layers
 
-Used by pruning (compress/prune.py) and by distillation for its students (compress/distill.py).
+Used by pruning (compress/methods/prune.py) and by distillation (compress/methods/distill.py).
 """
 from __future__ import annotations
 

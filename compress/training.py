@@ -9,19 +9,20 @@ pass interrupted by a kill resumes from the chunks it had kept.
 """
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
+
+from rankbench.common.digest import Hasher
+from rankbench.common.files import atomic_path
 
 
 def requests_digest(requests: list) -> str:
     """Identity of a list of requests: ids, texts and labels (the same ids with other texts differ)."""
-    digest = hashlib.sha256()
+    hasher = Hasher()
     for request in requests:
-        digest.update(f"{request.id}\x1f{request.context}\x1e".encode())
+        hasher.update(f"{request.id}\x1f{request.context}\x1e")
         for candidate in request.candidates:
-            digest.update(f"{candidate.id}\x1f{candidate.text}\x1f{candidate.label}\x1e".encode())
-    return digest.hexdigest()[:16]
+            hasher.update(f"{candidate.id}\x1f{candidate.text}\x1f{candidate.label}\x1e")
+    return hasher.hexdigest()
 
 
 def sample_requests(requests: list, count: int, seed: int) -> list:
@@ -73,9 +74,8 @@ def _save_npz(path, arrays: dict) -> None:
     """Write whole or not at all: a kill mid-write leaves a temporary file, never a short .npz."""
     import numpy as np
 
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        np.savez(tmp, **arrays)
 
 
 def training_requests(train_config, ctx: CompressContext) -> tuple[list, object]:
@@ -99,7 +99,7 @@ def training_requests(train_config, ctx: CompressContext) -> tuple[list, object]
 def run_training(ranker, train_config, ctx: CompressContext, teacher: Artifact | None = None,
                  desc: str = "training") -> dict:
     """Train `ranker.model` in place (models.train.train), distilling from `teacher` if given."""
-    from models.train import train
+    from rankbench.models.train import train
 
     requests, train_config = training_requests(train_config, ctx)
     targets = teacher_scores(teacher, requests, ctx) if teacher is not None else None

@@ -1,6 +1,6 @@
 """Datasets as ranking requests, with the standard leave-one-out protocol.
 
-    from models.data import DataConfig, load_data
+    from rankbench.models.data import DataConfig, load_data
     data = load_data(DataConfig())            # MovieLens-100K, fetched and cached on first use
     data = load_data(DataConfig(dataset="my_requests.jsonl"))
 
@@ -16,8 +16,8 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from models import jsonl_data, movielens
-from models.requests import Candidate, RankingData, Request
+from rankbench.models import jsonl_data, movielens
+from rankbench.models.requests import Candidate, RankingData, Request
 
 BUILTIN_DATASETS = ("movielens-100k", "synthetic")
 
@@ -59,7 +59,7 @@ def load_data(config: DataConfig = DataConfig()) -> RankingData:
         return leave_one_out("movielens-100k", tables.interactions, tables.item_text,
                              tables.user_text, config)
     if config.dataset == "synthetic":
-        from models.synthetic import synthetic_tables
+        from rankbench.models.synthetic import synthetic_tables
 
         inter, items, users = synthetic_tables(config.synthetic_users, config.synthetic_items, config.seed)
         return leave_one_out("synthetic", inter, items, users, config)

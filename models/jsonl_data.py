@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from models.requests import Candidate, RankingData, Request
+from rankbench.models.requests import Candidate, RankingData, Request
 
 SPLITS = ("train", "valid", "test")
 

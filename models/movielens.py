@@ -15,6 +15,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from rankbench.common.files import replace_dir
+
 RECBOLE_WHEEL = "recbole==1.2.1"
 WHEEL_PREFIX = "recbole/dataset_example/ml-100k/"
 SHA256 = {
@@ -60,8 +62,7 @@ def _fetch_into(folder: Path) -> None:
         if not _verified(staging):
             shutil.rmtree(staging)
             raise DataUnavailable("the fetched ml-100k files do not match their sha256 checksums")
-        shutil.rmtree(folder, ignore_errors=True)
-        staging.rename(folder)  # atomic: a half-extracted folder is never taken as the cache
+        replace_dir(staging, folder)  # a half-extracted folder is never taken as the cache
 
 
 def ensure_files(data_dir: str | Path | None = None) -> Path:

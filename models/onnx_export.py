@@ -1,6 +1,6 @@
 """Export an "hf" ranker folder to an fp32 ONNX file with dynamic batch and sequence axes.
 
-    from models.onnx_export import export_onnx, cached_onnx
+    from rankbench.models.onnx_export import export_onnx, cached_onnx
     path = export_onnx("runs/x/teacher", "runs/x/teacher/onnx/model.onnx")   # exports (or reuses)
     path = cached_onnx("runs/x/teacher")            # the same, at the default place next to the model
 
@@ -15,11 +15,12 @@ written to a temporary name and renamed, so an interrupted export never looks fi
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import warnings
 from pathlib import Path
+
+from rankbench.common.digest import Hasher
+from rankbench.common.files import atomic_path, atomic_write_json
 
 ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 ONNX_OUTPUT = "logits"
@@ -31,15 +32,11 @@ _SOURCE_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
 
 def source_fingerprint(folder: str | Path) -> str:
     folder = Path(folder)
-    digest = hashlib.sha256(f"opset={OPSET}".encode())
+    hasher = Hasher().update(f"opset={OPSET}")
     for name in _SOURCE_FILES:
-        path = folder / name
-        if path.is_file():
-            digest.update(name.encode())
-            with path.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-    return digest.hexdigest()[:24]
+        if (folder / name).is_file():
+            hasher.update(name).update_file(folder / name)
+    return hasher.hexdigest()
 
 
 def default_onnx_path(folder: str | Path) -> Path:
@@ -65,7 +62,7 @@ def export_onnx(folder: str | Path, out_path: str | Path, force: bool = False) -
     """Export the ranker in `folder` to `out_path` (fp32, dynamic axes); reuse a current export."""
     import torch
 
-    from models.ranker import load_model
+    from rankbench.models.ranker import load_model
 
     folder, out_path = Path(folder), Path(out_path)
     if not force and is_current(folder, out_path):
@@ -92,24 +89,15 @@ def export_onnx(folder: str | Path, out_path: str | Path, force: bool = False) -
                torch.zeros(2, seq, dtype=torch.long))
     axes = {name: {0: "batch", 1: "sequence"} for name in ONNX_INPUTS}
     axes[ONNX_OUTPUT] = {0: "batch"}
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
-    try:
-        # The tracer warns that transformers' mask constants are frozen: they are, by design, for
-        # every shape (dynamic axes cover batch and sequence); the warning is noise for a user.
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
-            torch.onnx.export(_Logits(model), example, str(tmp), input_names=list(ONNX_INPUTS),
-                              output_names=[ONNX_OUTPUT], dynamic_axes=axes, opset_version=OPSET,
-                              do_constant_folding=True, dynamo=False)
-        os.replace(tmp, out_path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    side = _sidecar(out_path)
-    side_tmp = side.with_name(side.name + ".tmp")
-    side_tmp.write_text(json.dumps({"fingerprint": source_fingerprint(folder), "source": str(folder),
-                                    "opset": OPSET}, indent=1))
-    os.replace(side_tmp, side)
+    # The tracer warns that transformers' mask constants are frozen: they are, by design, for
+    # every shape (dynamic axes cover batch and sequence); the warning is noise for a user.
+    with atomic_path(out_path) as tmp, torch.no_grad(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        torch.onnx.export(_Logits(model), example, str(tmp), input_names=list(ONNX_INPUTS),
+                          output_names=[ONNX_OUTPUT], dynamic_axes=axes, opset_version=OPSET,
+                          do_constant_folding=True, dynamo=False)
+    atomic_write_json(_sidecar(out_path), {"fingerprint": source_fingerprint(folder), "source": str(folder),
+                                           "opset": OPSET})
     return out_path
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
-from models.ranker import DEFAULT_MAX_LENGTH, RANKER_FILE, BertRanker
+from rankbench.common.registry import Registry
+from rankbench.models.ranker import DEFAULT_MAX_LENGTH, RANKER_FILE, BertRanker
 
 
 class UnknownPreset(ValueError):
@@ -64,7 +65,10 @@ def _tiny_random(seed: int, max_length: int) -> BertRanker:
     return _random(config, seed, max_length)
 
 
-PRESETS = {"minilm-l6": _minilm, "minilm-l6-random": _minilm_random, "tiny-random": _tiny_random}
+PRESETS = Registry("preset")
+PRESETS.add("minilm-l6", _minilm)
+PRESETS.add("minilm-l6-random", _minilm_random)
+PRESETS.add("tiny-random", _tiny_random)
 
 
 def load_ranker(name_or_path: str, seed: int = 0, max_length: int = DEFAULT_MAX_LENGTH) -> BertRanker:
@@ -74,7 +78,7 @@ def load_ranker(name_or_path: str, seed: int = 0, max_length: int = DEFAULT_MAX_
     path = Path(name_or_path)
     if not path.exists():
         raise UnknownPreset(f"unknown preset or missing model folder {name_or_path!r}; "
-                            f"presets: {', '.join(PRESETS)}")
+                            f"presets: {', '.join(PRESETS.names())}")
     if (path / RANKER_FILE).is_file():
         return BertRanker.load(path)
     if not (path / "config.json").is_file():

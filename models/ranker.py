@@ -17,7 +17,7 @@ import torch
 from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 from transformers.models.bert.modeling_bert import BertOutput
 
-from models.requests import Request
+from rankbench.models.requests import Request
 
 RANKER_FILE = "ranker.json"
 DEFAULT_MAX_LENGTH = 128

@@ -11,7 +11,6 @@ run resumes from the last checkpoint: the batch order is a pure function of the 
 from __future__ import annotations
 
 import math
-import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -23,19 +22,15 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from models.ranker import BertRanker
-from models.requests import Request
+from rankbench.common.files import atomic_path
+from rankbench.common.registry import Registry
+from rankbench.models.ranker import BertRanker
+from rankbench.models.requests import Request
 
 # A loss takes (logits [R, C], labels [R, C], mask [R, C], teacher [R, C] or None) -> scalar.
 LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
-LOSSES: dict[str, LossFn] = {}
-
-
-def register_loss(name: str):
-    def wrap(fn: LossFn) -> LossFn:
-        LOSSES[name] = fn
-        return fn
-    return wrap
+LOSSES = Registry("loss")
+register_loss = LOSSES.decorator
 
 
 @register_loss("bce")
@@ -84,9 +79,12 @@ class TrainConfig:
     freeze_word_embeddings: bool = True
 
     def __post_init__(self):
-        unknown = set(self.losses) - set(LOSSES)
-        if unknown or not self.losses:
-            raise ValueError(f"unknown loss {sorted(unknown)}; known: {sorted(LOSSES)}")
+        if not self.losses:
+            raise ValueError(f"losses must name at least one loss; known losses: {', '.join(LOSSES.names())}")
+        for name, weight in self.losses.items():
+            LOSSES.get(name)  # an unknown name: an error with the known ones
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+                raise ValueError(f"losses.{name}: the weight must be a number >= 0, got {weight!r}")
         if self.epochs < 1 or self.batch_requests < 1 or self.lr <= 0:
             raise ValueError("epochs and batch_requests must be >= 1 and lr > 0")
         if not 0 <= self.warmup_ratio < 1:
@@ -112,12 +110,63 @@ def _batches(n: int, config: TrainConfig, epoch: int) -> list[list[int]]:
 
 
 def _save_checkpoint(path: Path, model, optimizer, scheduler, step: int, losses: list[float]) -> None:
-    tmp = path.with_suffix(".tmp")
     # The RNG state goes too: dropout masks after a resume must be the ones an uninterrupted run draws.
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "step": step, "losses": losses,
-                "rng": torch.get_rng_state()}, tmp)
-    os.replace(tmp, path)  # never a half-written checkpoint
+    with atomic_path(path) as tmp:  # never a half-written checkpoint
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "step": step, "losses": losses,
+                    "rng": torch.get_rng_state()}, tmp)
+
+
+def _subset(requests: list, targets, config: TrainConfig):
+    """A seeded subset of `max_train_requests` requests (and their teacher scores), in order."""
+    if config.max_train_requests and config.max_train_requests < len(requests):
+        keep = sorted(random.Random(config.seed).sample(range(len(requests)), config.max_train_requests))
+        return [requests[i] for i in keep], [targets[i] for i in keep] if targets is not None else None
+    return requests, targets
+
+
+def _freeze_word_embeddings(model, config: TrainConfig) -> list:
+    embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    if config.freeze_word_embeddings and embeddings is not None and embeddings.weight.requires_grad:
+        embeddings.weight.requires_grad_(False)
+        return [embeddings.weight]
+    return []
+
+
+def _optimizer(params: list, config: TrainConfig, total: int):
+    """AdamW with linear warm-up over `warmup_ratio` of the steps, then linear decay to zero."""
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    warmup = int(total * config.warmup_ratio)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: (s + 1) / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
+    return optimizer, scheduler
+
+
+def _resume(ckpt: Path | None, model, optimizer, scheduler) -> tuple[int, list[float]]:
+    """(steps done, losses so far) from the checkpoint, whose state is loaded; (0, []) without one."""
+    if ckpt is None or not ckpt.is_file():
+        return 0, []
+    state = torch.load(ckpt, weights_only=False)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["rng"])
+    return state["step"], state["losses"]
+
+
+def _batch_loss(ranker: BertRanker, requests: list[Request], batch: list[int], targets, config: TrainConfig):
+    """The weighted sum of the configured losses over a batch of whole requests."""
+    reqs = [requests[i] for i in batch]
+    sizes = [len(r.candidates) for r in reqs]
+    width = max(sizes)
+    enc = ranker.encode([p for r in reqs for p in r.pairs()])
+    flat = ranker.model(**{k: torch.from_numpy(v) for k, v in enc.items()}).logits.reshape(-1)
+    mask = _grid([np.ones(s, np.float32) for s in sizes], width)
+    index = mask.reshape(-1).nonzero().squeeze(1)
+    logits = torch.full((len(reqs), width), 0.0).reshape(-1).index_put((index,), flat).reshape(len(reqs), width)
+    labels = _grid([np.asarray(r.labels, np.float32) for r in reqs], width)
+    teacher = _grid([targets[i] for i in batch], width) if targets is not None else None
+    return sum(w * LOSSES[name](logits, labels, mask, teacher) for name, w in config.losses.items())
 
 
 def train(ranker: BertRanker, requests: list[Request], config: TrainConfig = TrainConfig(), *,
@@ -128,59 +177,26 @@ def train(ranker: BertRanker, requests: list[Request], config: TrainConfig = Tra
         raise ValueError("no training requests")
     if any(n.startswith("distill") for n in config.losses) and targets is None:
         raise ValueError("a distillation loss needs the teacher's scores (targets)")
-    if config.max_train_requests and config.max_train_requests < len(requests):
-        keep = sorted(random.Random(config.seed).sample(range(len(requests)), config.max_train_requests))
-        requests = [requests[i] for i in keep]
-        targets = [targets[i] for i in keep] if targets is not None else None
+    requests, targets = _subset(requests, targets, config)
     torch.manual_seed(config.seed)
     model = ranker.model
-    embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
-    frozen = []
-    if config.freeze_word_embeddings and embeddings is not None and embeddings.weight.requires_grad:
-        embeddings.weight.requires_grad_(False)
-        frozen.append(embeddings.weight)
+    frozen = _freeze_word_embeddings(model, config)
     params = [p for p in model.parameters() if p.requires_grad]
     steps_per_epoch = math.ceil(len(requests) / config.batch_requests)
     total = min(config.max_steps or 10**12, steps_per_epoch * config.epochs)
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    warmup = int(total * config.warmup_ratio)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: (s + 1) / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
-
-    step, losses = 0, []
+    optimizer, scheduler = _optimizer(params, config, total)
     ckpt = Path(checkpoint_dir) / "checkpoint.pt" if checkpoint_dir else None
-    if ckpt and ckpt.is_file():
-        state = torch.load(ckpt, weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        step, losses = state["step"], state["losses"]
-        torch.set_rng_state(state["rng"])
-    if ckpt:
-        ckpt.parent.mkdir(parents=True, exist_ok=True)
-
+    step, losses = _resume(ckpt, model, optimizer, scheduler)
     start = time.perf_counter()
     model.train()
     bar = tqdm(total=total, initial=step, desc=desc, unit="step", disable=not progress, dynamic_ncols=True)
     for epoch in range(config.epochs):
         for k, batch in enumerate(_batches(len(requests), config, epoch)):
-            global_step = epoch * steps_per_epoch + k
-            if global_step < step:
+            if epoch * steps_per_epoch + k < step:
                 continue  # done before an interruption
             if step >= total:
                 break
-            reqs = [requests[i] for i in batch]
-            sizes = [len(r.candidates) for r in reqs]
-            width = max(sizes)
-            enc = ranker.encode([p for r in reqs for p in r.pairs()])
-            flat = model(**{k2: torch.from_numpy(v) for k2, v in enc.items()}).logits.reshape(-1)
-            logits = torch.full((len(reqs), width), 0.0)
-            mask = _grid([np.ones(s, np.float32) for s in sizes], width)
-            index = mask.reshape(-1).nonzero().squeeze(1)
-            logits = logits.reshape(-1).index_put((index,), flat).reshape(len(reqs), width)
-            labels = _grid([np.asarray(r.labels, np.float32) for r in reqs], width)
-            teacher = _grid([targets[i] for i in batch], width) if targets is not None else None
-            loss = sum(w * LOSSES[name](logits, labels, mask, teacher) for name, w in config.losses.items())
+            loss = _batch_loss(ranker, requests, batch, targets, config)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -196,6 +212,6 @@ def train(ranker: BertRanker, requests: list[Request], config: TrainConfig = Tra
     model.eval()
     for weight in frozen:
         weight.requires_grad_(True)
-    seconds = time.perf_counter() - start
-    return {"steps": step, "seconds": seconds, "final_loss": float(np.mean(losses[-50:])) if losses else None,
+    return {"steps": step, "seconds": time.perf_counter() - start,
+            "final_loss": float(np.mean(losses[-50:])) if losses else None,
             "loss_curve": losses[::max(1, len(losses) // 200)], "requests": len(requests)}

@@ -94,7 +94,7 @@ def frontier(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 def pareto(results: dict, decision) -> str | None:
     """NDCG@10 against p99 of every cell of the decision's scenario, per backend, with frontiers."""
-    from bench.select import candidate
+    from rankbench.reports.select import candidate
 
     scenario = decision.constraints.scenario
     cells = [c for c in results.get("cells", []) if c["scenario"] == scenario and c["status"] in ("ok", "invalid")]
@@ -129,7 +129,7 @@ def pareto(results: dict, decision) -> str | None:
     if constraints.p99_ms is not None:
         ax.axvline(constraints.p99_ms, color="black", linestyle="--", linewidth=1,
                    label=f"SLA p99 = {constraints.p99_ms:g} ms")
-    from bench.select import teacher_ndcg
+    from rankbench.reports.select import teacher_ndcg
 
     reference = teacher_ndcg(results)
     if constraints.min_retention is not None and reference:

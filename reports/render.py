@@ -1,18 +1,18 @@
 """results.json -> report.html (one self-contained file) + summary.md, through jinja2 templates.
 
-    from reports.render import write_report
+    from rankbench.reports.render import write_report
     paths = write_report(results, "runs/x")          # [report.html, summary.md]
 
 Nothing is rendered that the results file does not hold: figures come from its raw samples and
-statistics, the verdict from bench.select on its cells. Both files are rendered in memory and then
+statistics, the verdict from rankbench.reports.select on its cells. Both files are rendered in memory and then
 written to temporary names and renamed, so a failure never leaves a partial report behind.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from bench.select import Constraints, Decision, best_throughput, cell_stats, select, status_detail, variant_accuracy
+from rankbench.common.files import atomic_write_text
+from rankbench.reports.select import Constraints, Decision, best_throughput, cell_stats, select, status_detail, variant_accuracy
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -105,13 +105,13 @@ def _with_schema_keys(data: dict, defn: dict) -> dict:
 def _schema() -> dict:
     import json
 
-    from bench.results import SCHEMA_PATH
+    from rankbench.bench.results import SCHEMA_PATH
 
     return json.loads(SCHEMA_PATH.read_text())
 
 
 def context(results: dict, decision: Decision, source: str | None = None) -> dict:
-    from reports import plots
+    from rankbench.reports import plots
 
     plot_svgs = {"pareto": plots.pareto(results, decision), "latency-cdf": plots.latency_cdf(results),
                  "throughput-batch": plots.throughput_vs_batch(results),
@@ -155,12 +155,4 @@ def write_report(results: dict, out_dir: str | Path, constraints: Constraints | 
                  source: str | None = None) -> list[Path]:
     html, markdown = render(results, constraints, source)  # everything that can fail happens before writing
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in (("report.html", html), ("summary.md", markdown)):
-        tmp = out_dir / f".{name}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        written.append((tmp, out_dir / name))
-    for tmp, final in written:
-        os.replace(tmp, final)
-    return [final for _, final in written]
+    return [atomic_write_text(out_dir / "report.html", html), atomic_write_text(out_dir / "summary.md", markdown)]

@@ -24,7 +24,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import source_tree  # noqa: E402 - rankbench from this checkout, installed or not
+
+source_tree.use()
 
 N_VOCAB = 30522
 SPECIAL = ["[PAD]"] + [f"[unused{i}]" for i in range(99)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -35,8 +38,8 @@ def make_ranker_folder(folder: Path):
     import torch
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
-    from compress.artifact import Artifact
-    from models.ranker import RANKER_FILE
+    from rankbench.compress.artifact import Artifact
+    from rankbench.models.ranker import RANKER_FILE
 
     if (folder / "artifact.json").is_file():
         return Artifact.load(folder)
@@ -52,12 +55,11 @@ def make_ranker_folder(folder: Path):
     tokenizer.save_pretrained(folder)
     (folder / RANKER_FILE).write_text(json.dumps({"max_length": 128}))
     params = sum(p.numel() for p in model.parameters())
-    return Artifact(folder, "minilm-l6-random", "hf", {"params": params, "recipe": [],
-                                                       "backends": ["torch", "xla"]}).save()
+    return Artifact(folder, "minilm-l6-random", "hf", {"params": params, "recipe": []}).save()
 
 
 def make_data(n_requests: int, n_candidates: int):
-    from models.requests import Candidate, RankingData, Request
+    from rankbench.models.requests import Candidate, RankingData, Request
 
     rng = random.Random(0)
     vocab = N_VOCAB - len(SPECIAL)
@@ -84,9 +86,9 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # leave GPU memory to torch too
 
-    from bench import results as results_module
-    from bench.runner import run_benchmark
-    from bench.timing import TimingConfig
+    from rankbench.bench import results as results_module
+    from rankbench.bench.runner import run_benchmark
+    from rankbench.bench.timing import TimingConfig
 
     try:
         import jsonschema  # noqa: F401

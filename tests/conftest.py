@@ -10,7 +10,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def tiny_data():
-    from models.data import DataConfig, load_data
+    from rankbench.models.data import DataConfig, load_data
 
     return load_data(DataConfig(dataset="synthetic", synthetic_users=30, synthetic_items=150,
                                 train_per_user=4, n_candidates=20))
@@ -18,7 +18,7 @@ def tiny_data():
 
 @pytest.fixture()
 def tiny_ranker():
-    from models.presets import load_ranker
+    from rankbench.models.presets import load_ranker
 
     return load_ranker("tiny-random", seed=0, max_length=48)
 
@@ -26,7 +26,7 @@ def tiny_ranker():
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
     """Each test gets its own rankbench cache, except the MovieLens files (read-only, verified)."""
-    from models import movielens
+    from rankbench.models import movielens
 
     real_root = movielens.cache_root()
     monkeypatch.setenv("RANKBENCH_DATA_CACHE", str(real_root / "data"))

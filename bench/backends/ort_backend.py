@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.backends.base import Backend, BackendOptions, Session, declared, register_backend
+from rankbench.bench.backends.base import Backend, Session, register_backend
+from rankbench.bench.backends.options import BackendOptions
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
              "tensorrt": "TensorrtExecutionProvider"}
@@ -20,7 +21,7 @@ def onnx_file(artifact) -> Path:
     """The ONNX file an artifact runs as: its own for "onnx", a cached export for "hf"."""
     folder = Path(artifact.path)
     if artifact.format != "onnx" and (folder / "config.json").is_file():
-        from models.onnx_export import cached_onnx  # "hf" and formats that keep the fp32 hf files
+        from rankbench.models.onnx_export import cached_onnx  # "hf" and formats that keep the fp32 hf files
 
         return cached_onnx(folder)
     path = folder / (artifact.meta or {}).get("onnx_file", "model.onnx")
@@ -37,6 +38,9 @@ def _provider(options: BackendOptions) -> str:
 
 @register_backend("onnxruntime")
 class OrtBackend(Backend):
+    formats = ("hf", "onnx")
+    reference_rank = 1
+
     def available(self) -> tuple[bool, str]:
         try:
             import onnxruntime  # noqa: F401
@@ -45,11 +49,9 @@ class OrtBackend(Backend):
         return True, ""
 
     def supports(self, artifact, options: BackendOptions) -> tuple[bool, str]:
-        ok, why = declared(self.name, artifact)
+        ok, why = self.format_check(artifact)
         if not ok:
             return ok, why
-        if artifact.format not in ("hf", "onnx"):
-            return False, f"onnxruntime runs 'hf' and 'onnx' artifacts, not {artifact.format!r}"
         if options.precision != "fp32":
             return False, (f"onnxruntime runs the graph as it is; {options.precision} comes from a "
                            "quantized/converted ONNX artifact, not an option")

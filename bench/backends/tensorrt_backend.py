@@ -8,7 +8,7 @@ on disk keyed by the model's hash, the shapes, the flags, the TensorRT version a
 current stream, and `synchronize` waits for that stream.
 
 INT8 on an fp32 graph calibrates with an entropy calibrator on real tokenized batches: those of a
-"tensorrt-int8" artifact (compress/quantize.py: fp32 files + calibration/*.npz + tensorrt.json, which
+"tensorrt-int8" artifact (compress/methods/tensorrt_int8.py: fp32 files + calibration/*.npz + tensorrt.json, which
 also fixes the precision to int8), or given as `prepare(artifact, options, calibration_batches=...)`.
 An ONNX file that already holds Q/DQ nodes needs no calibration.
 """
@@ -21,14 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.backends.base import Backend, BackendOptions, Session, declared, register_backend
+from rankbench.bench.backends.base import Backend, Session, register_backend
+from rankbench.bench.backends.options import BackendOptions
 
 WORKSPACE_BYTES = 4 << 30
 # TensorRT shapes are dynamic within a profile: a few length bands suffice (each profile adds build time).
 DEFAULT_SEQ_BANDS = (32, 64, 128, 256, 512)
 DEFAULT_BATCH_MAX = (1, 64, 512)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-# compress/quantize.py's format: the fp32 "hf" files + calibration/*.npz batches + tensorrt.json.
+# compress/methods/tensorrt_int8.py's format: the fp32 "hf" files + calibration/*.npz batches + tensorrt.json.
 INT8_FORMAT = "tensorrt-int8"
 
 
@@ -109,15 +110,14 @@ def _unavailable_reason() -> str | None:
 
 @register_backend("tensorrt")
 class TensorrtBackend(Backend):
+    formats = ("hf", "onnx", INT8_FORMAT)
+
     def available(self) -> tuple[bool, str]:
         why = _unavailable_reason()
         return (why is None), (why or "")
 
     def supports(self, artifact, options: BackendOptions) -> tuple[bool, str]:
-        ok, why = declared(self.name, artifact)
-        if not ok:
-            return ok, why
-        if artifact.format not in ("hf", "onnx", INT8_FORMAT):
+        if not self.runs_format(artifact.format):
             return False, (f"tensorrt builds from 'hf' (exported), 'onnx' or '{INT8_FORMAT}' artifacts, "
                            f"not {artifact.format!r}")
         if options.compile or options.cuda_graphs or options.provider:
@@ -132,7 +132,7 @@ class TensorrtBackend(Backend):
     def prepare(self, artifact, options: BackendOptions, calibration_batches=None) -> Session:
         why = _unavailable_reason()
         if why:
-            from bench.backends.base import BackendUnavailable
+            from rankbench.bench.backends.base import BackendUnavailable
 
             raise BackendUnavailable(why)
         return TensorrtSession(artifact, options, calibration_batches)
@@ -143,8 +143,8 @@ class TensorrtSession(Session):
         import tensorrt as trt
         import torch
 
-        from bench.backends.base import PairEncoder
-        from bench.backends.ort_backend import onnx_file
+        from rankbench.models.encoder import PairEncoder
+        from rankbench.bench.backends.ort_backend import onnx_file
 
         self.trt, self.torch = trt, torch
         index = int(options.device[5:]) if options.device.startswith("cuda:") else 0

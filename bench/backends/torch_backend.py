@@ -1,7 +1,7 @@
 """`torch`: PyTorch eager (optionally torch.compile) on CPU or CUDA; fp32, fp16/bf16 on CUDA;
 CUDA graphs replayed for fixed, bucketed shapes.
 
-Runs any artifact format with a PyTorch loader (compress.artifact.TORCH_LOADERS), "hf" included.
+Runs any artifact format with a PyTorch loader (rankbench.compress.registry.torch_loader), "hf" included.
 With `cuda_graphs`, each batch is padded to a (batch bucket, length bucket) shape; one graph is
 captured per shape on first use and replayed afterwards (static input buffers are refilled).
 """
@@ -9,24 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.backends.base import Backend, BackendOptions, Session, declared, pad_batch, register_backend
+from rankbench.bench.backends.base import Backend, Session, pad_batch, register_backend
+from rankbench.bench.backends.options import BackendOptions
 
 
 def _cuda_available() -> bool:
     import torch
 
     return torch.cuda.is_available()
-
-
-def has_torch_loader(fmt: str) -> bool:
-    from compress import artifact as artifact_module
-
-    if fmt not in artifact_module.TORCH_LOADERS:
-        # Formats made by compression methods register their loader when their module is imported.
-        load_methods = getattr(artifact_module, "_import_method_modules", None)
-        if load_methods:
-            load_methods()
-    return fmt in artifact_module.TORCH_LOADERS
 
 
 def _resolve_device(options: BackendOptions) -> str:
@@ -37,6 +27,13 @@ def _resolve_device(options: BackendOptions) -> str:
 
 @register_backend("torch")
 class TorchBackend(Backend):
+    reference_rank = 0
+
+    def runs_format(self, fmt: str) -> bool:
+        from rankbench.compress.registry import torch_loader
+
+        return torch_loader(fmt) is not None
+
     def available(self) -> tuple[bool, str]:
         try:
             import torch  # noqa: F401
@@ -45,10 +42,7 @@ class TorchBackend(Backend):
         return True, ""
 
     def supports(self, artifact, options: BackendOptions) -> tuple[bool, str]:
-        ok, why = declared(self.name, artifact)
-        if not ok:
-            return ok, why
-        if not has_torch_loader(artifact.format):
+        if not self.runs_format(artifact.format):
             return False, f"artifact format {artifact.format!r} has no PyTorch loader"
         if options.provider is not None:
             return False, "option provider is for onnxruntime"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.backends.base import Backend, BackendOptions, Session, declared, pad_batch, register_backend
+from rankbench.bench.backends.base import Backend, Session, pad_batch, register_backend
+from rankbench.bench.backends.options import BackendOptions
 
 
 def _platform_wanted(options: BackendOptions) -> str | None:
@@ -27,9 +28,6 @@ class XlaBackend(Backend):
         return True, ""
 
     def supports(self, artifact, options: BackendOptions) -> tuple[bool, str]:
-        ok, why = declared(self.name, artifact)
-        if not ok:
-            return ok, why
         if artifact.format != "hf":
             return False, f"the JAX encoder loads 'hf' ranker folders, not {artifact.format!r}"
         if options.precision not in ("fp32", "bf16"):
@@ -53,8 +51,8 @@ class XlaBackend(Backend):
 def load_state(folder) -> tuple[dict, object, int]:
     """(numpy state dict, BertConfig, max_length) of an "hf" ranker folder, via the torch loader so
     that every shape field rankbench writes is honoured exactly as the torch backend sees it."""
-    from bench.backends.base import PairEncoder
-    from models.ranker import load_model
+    from rankbench.models.encoder import PairEncoder
+    from rankbench.models.ranker import load_model
 
     model = load_model(folder)
     state = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
@@ -66,7 +64,7 @@ class XlaSession(Session):
         import jax
         import jax.numpy as jnp
 
-        from bench.backends.jax_bert import make_forward, params_from_state_dict, split_static
+        from rankbench.bench.backends.jax_bert import make_forward, params_from_state_dict, split_static
 
         self.jax = jax
         self.options = options

@@ -23,8 +23,8 @@ def teacher(tmp_path_factory, data):
     """The tiny random ranker as an artifact, its matrices drawn wider (std 0.3 instead of 0.02) so
     that its scores spread out: with the default init every candidate scores the same to 1e-4, and
     "INT8 correlates with fp32" or "reloads with the same scores" would be checked on noise."""
-    from compress.artifact import Artifact
-    from models.presets import load_ranker
+    from rankbench.compress.artifact import Artifact
+    from rankbench.models.presets import load_ranker
 
     ranker = load_ranker("tiny-random", seed=0, max_length=48)
     torch.manual_seed(0)
@@ -42,7 +42,7 @@ def requests(data):
 
 @pytest.fixture
 def ctx(tmp_path, data, teacher):
-    from compress.api import CompressContext
+    from rankbench.compress.api import CompressContext
 
     return CompressContext(out_dir=tmp_path / "variants", data=data, teacher=teacher, seed=0)
 

@@ -6,9 +6,12 @@ import json
 import numpy as np
 import pytest
 
-from compress import api
-from compress.api import CompressContext
-from compress.recipe import build_recipe, recipe_name, validate_recipe
+import dataclasses
+
+from rankbench.compress import api, registry
+from rankbench.compress.api import CompressContext
+from rankbench.compress.registry import config_from_dict
+from rankbench.compress.recipe import build_recipe, recipe_name, validate_recipe
 
 CHAIN = [{"method": "distill", "layers": 1, "max_steps": 2},
          {"method": "prune-heads", "ratio": 0.5, "importance": "magnitude"},
@@ -16,7 +19,7 @@ CHAIN = [{"method": "distill", "layers": 1, "max_steps": 2},
 
 
 def test_chain_distill_prune_quantize(teacher, ctx, requests):
-    from compress.quantize import onnx_scores
+    from rankbench.compress.methods.quantize_ort import onnx_scores
 
     student, pruned, final = build_recipe(teacher, CHAIN, ctx, return_all=True)
     assert final.format == "onnx" and (final.path / "model.onnx").is_file()
@@ -36,7 +39,8 @@ def test_rebuilding_a_recipe_does_no_work(teacher, ctx, monkeypatch):
     def no_work(*args, **kwargs):
         raise AssertionError("a cached step was built again")
 
-    monkeypatch.setattr(api, "HANDLERS", {cls: no_work for cls in api.HANDLERS})
+    for name, method in list(registry.METHODS.items()):
+        monkeypatch.setitem(registry.METHODS, name, dataclasses.replace(method, handler=no_work))
     again = build_recipe(teacher, CHAIN[:2], ctx, return_all=True)
     assert [a.path for a in again] == [a.path for a in first]
     # A longer recipe sharing the prefix builds only its new step (which would raise here).
@@ -53,13 +57,14 @@ def test_a_different_seed_is_a_different_artifact(teacher, ctx, data, tmp_path):
 
 def test_an_interrupted_build_leaves_no_finished_looking_folder(teacher, ctx, monkeypatch):
     step = {"method": "prune-heads", "ratio": 0.5, "importance": "magnitude"}
-    config = api.config_from_dict(step)
+    config = config_from_dict(step)
 
     def crash(parent, config, ctx, out):
         (out / "model.safetensors").write_bytes(b"half a model")
         raise KeyboardInterrupt
 
-    monkeypatch.setitem(api.HANDLERS, type(config), crash)
+    monkeypatch.setitem(registry.METHODS, config.method,
+                        dataclasses.replace(registry.METHODS[config.method], handler=crash))
     with pytest.raises(KeyboardInterrupt):
         api.compress(teacher, config, ctx)
     assert not api.artifact_dir(teacher, config, ctx).exists()
@@ -98,7 +103,7 @@ def test_steps_that_need_data_say_so_up_front(teacher, tmp_path):
 
 
 def test_cli_builds_and_reports(teacher, tmp_path, capsys):
-    from bench.cli import main
+    from rankbench.cli import main
 
     step = json.dumps({"method": "prune-heads", "ratio": 0.5, "importance": "magnitude"})
     assert main(["compress", "--parent", str(teacher.path), "--step", step, "--out", str(tmp_path), "--json"]) == 0

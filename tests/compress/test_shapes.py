@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compress.api import compress, copy_tokenizer
-from compress.structure import keep_layers, prune_ffn, prune_heads
-from models.flops import flops_per_pair
-from models.ranker import BertRanker
+from rankbench.compress.api import compress, copy_tokenizer
+from rankbench.compress.structure import keep_layers, prune_ffn, prune_heads
+from rankbench.models.flops import flops_per_pair
+from rankbench.models.ranker import BertRanker
 
 
 def _ort_scores(folder, requests):
-    from compress.quantize import onnx_scores
-    from models.onnx_export import export_onnx
+    from rankbench.compress.methods.quantize_ort import onnx_scores
+    from rankbench.models.onnx_export import export_onnx
 
     export_onnx(folder, folder / "export" / "model.onnx")
     copy_tokenizer(folder, folder / "export")

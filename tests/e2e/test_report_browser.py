@@ -26,7 +26,7 @@ def report(tmp_path_factory):
     """The synthetic sample's report, or the report named by RANKBENCH_REPORT (e.g. a real run's)."""
     if os.environ.get("RANKBENCH_REPORT"):
         return Path(os.environ["RANKBENCH_REPORT"]).resolve()
-    from reports.render import write_report
+    from rankbench.reports.render import write_report
 
     out = tmp_path_factory.mktemp("browser")
     results = sample_results(seed=0, constraints={"p99_ms": 50.0, "min_retention": 0.99})

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from models.data import DataConfig, leave_one_out, load_data, popularity_words
-from models.jsonl_data import DataFormatError, load, read_requests, write_requests
+from rankbench.models.data import DataConfig, leave_one_out, load_data, popularity_words
+from rankbench.models.jsonl_data import DataFormatError, load, read_requests, write_requests
 
 
 def test_leave_one_out_holds_out_last_two_by_time():

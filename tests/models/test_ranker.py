@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from models.presets import UnknownPreset, load_ranker
-from models.ranker import BertRanker
+from rankbench.models.presets import UnknownPreset, load_ranker
+from rankbench.models.ranker import BertRanker
 
 
 def test_save_load_round_trip_is_exact(tmp_path, tiny_ranker, tiny_data):

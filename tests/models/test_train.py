@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from bench.accuracy import evaluate
-from models.presets import load_ranker
-from models.train import LOSSES, TrainConfig, train
+from rankbench.models.metrics import evaluate
+from rankbench.models.presets import load_ranker
+from rankbench.models.train import LOSSES, TrainConfig, train
 
 
 def _params(ranker):

@@ -24,7 +24,7 @@ def sample_path(sample, tmp_path_factory):
 @pytest.fixture(scope="session")
 def rendered(sample_path, tmp_path_factory):
     """(report.html text, summary.md text) rendered once through the CLI."""
-    from bench.cli import main
+    from rankbench.cli import main
 
     out = tmp_path_factory.mktemp("report")
     assert main(["report", str(sample_path), "--out", str(out)]) == 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.stats import summarize
+from rankbench.bench.stats import summarize
 
 ENV = {"cpu": "AMD EPYC (test)", "cores": 2, "memory_gb": 24.0, "gpu": None, "gpu_driver": None,
        "python": "3.11.2", "platform": "Linux-test", "hostname": "ci", "threads": {"torch_intra_op": 2},

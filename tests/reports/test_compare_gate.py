@@ -1,4 +1,4 @@
-"""bench.compare: a real p99 slow-down fails, noise does not, accuracy and status regressions, machines."""
+"""rankbench.reports.compare: a real p99 slow-down fails, noise does not, accuracy and status regressions, machines."""
 from __future__ import annotations
 
 import copy
@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from bench.compare import Thresholds, compare, judge_latency
+from rankbench.reports.compare import Thresholds, compare, judge_latency
 from results_factory import draw, sample_results, subset
 
 SLOW_CELL = "distill-l3/torch/single-stream"
@@ -64,7 +64,7 @@ def test_a_cell_that_breaks_is_a_regression(base):
 
 
 def test_cli_exit_codes_and_machine_check(tmp_path, base, capsys):
-    from bench.cli import main
+    from rankbench.cli import main
 
     base_path, same_path, slow_path, other_path = (tmp_path / f"{n}.json" for n in ("base", "same", "slow", "other"))
     few = {"teacher", "distill-l3"}  # whole-file comparisons are covered above; keep this one quick

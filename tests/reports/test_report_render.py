@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bench.results import ResultsError
+from rankbench.bench.results import ResultsError
 from results_factory import VARIANTS, artifact, cell, hand_results
 
 PLOTS = ("pareto", "latency-cdf", "throughput-batch", "p99-load")
@@ -70,7 +70,7 @@ def test_summary_is_short_markdown_with_verdict_and_table(rendered, sample):
     (lambda text: text.replace('"schema_version": 1', '"schema_version": 9'), "schema_version 9"),
 ])
 def test_corrupted_results_give_a_clear_error_and_no_report(tmp_path, sample, capsys, corrupt, message):
-    from bench.cli import main
+    from rankbench.cli import main
 
     path = tmp_path / "results.json"
     path.write_text(corrupt(json.dumps(sample)))
@@ -79,15 +79,15 @@ def test_corrupted_results_give_a_clear_error_and_no_report(tmp_path, sample, ca
     err = capsys.readouterr().err
     assert "rankbench report: error:" in err and message in err and "Traceback" not in err
     assert not out.exists() or list(out.iterdir()) == []
-    from bench.results import read_results
+    from rankbench.bench.results import read_results
 
     with pytest.raises(ResultsError):
         read_results(path)
 
 
 def test_a_failure_while_rendering_leaves_the_previous_report_untouched(tmp_path, sample, monkeypatch):
-    from reports import plots
-    from reports.render import write_report
+    from rankbench.reports import plots
+    from rankbench.reports.render import write_report
 
     out = tmp_path / "out"
     out.mkdir()
@@ -104,7 +104,7 @@ def test_a_failure_while_rendering_leaves_the_previous_report_untouched(tmp_path
 
 
 def test_nothing_feasible_and_only_single_stream():
-    from reports.render import render
+    from rankbench.reports.render import render
 
     results = hand_results({"teacher": artifact("teacher", 0.4), "small": artifact("small", 0.3)},
                            [cell("teacher", "torch", p99=80.0), cell("small", "torch", p99=20.0)],
@@ -116,7 +116,7 @@ def test_nothing_feasible_and_only_single_stream():
 
 
 def test_cli_flags_override_the_run_constraints(tmp_path, sample_path):
-    from bench.cli import main
+    from rankbench.cli import main
 
     assert main(["report", str(sample_path), "--out", str(tmp_path), "--objective", "ndcg"]) == 0
     html = (tmp_path / "report.html").read_text()

@@ -1,11 +1,11 @@
-"""bench.select: feasibility, every rejection reason, the Pareto set with ties, objectives, the CLI."""
+"""rankbench.reports.select: feasibility, every rejection reason, the Pareto set with ties, objectives, the CLI."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from bench.select import Constraints, dominates, select
+from rankbench.reports.select import Constraints, dominates, select
 from results_factory import artifact, cell, hand_results
 
 MB = 1_000_000
@@ -153,14 +153,14 @@ def test_constraints_come_from_the_run_and_flags_override():
     assert select(results, Constraints.for_run(results, p99_ms=5.5, max_bytes=20 * MB)).choice.cell_id == \
         "fast/torch/single-stream"
     assert Constraints.for_run(results, p99_ms=100.0).p99_ms == 100.0
-    with pytest.raises(ValueError, match="unknown constraint"):
+    with pytest.raises(ValueError, match="constraints: unknown key 'p99'"):
         Constraints.from_dict({"p99": 3})
     with pytest.raises(ValueError, match="objective"):
         Constraints(objective="cheapest")
 
 
 def test_select_cli_writes_decision_and_exit_codes(tmp_path, capsys):
-    from bench.cli import main
+    from rankbench.cli import main
 
     path = tmp_path / "results.json"
     path.write_text(json.dumps(every_reason_case()))

@@ -1,0 +1,129 @@
+"""Cells: what a run measures (variant x backend with its options x scenario with its parameters),
+each with an id that is unique within the run and a cache key over everything that shapes its figures.
+
+    specs = backend_specs(["torch", "onnxruntime:threads=2", {"name": "xla", "precision": "bf16"}])
+    cells = define_cells(variants, specs, scenario_specs([...]), context)
+    cached = read_cached(cell_dir, cells, retry_failed=False)
+
+A backend or scenario given as a table may carry `variants = [...]`: the variants it applies to.
+Finished cells are files `<cells>/<key>.json`, written whole (temporary name, then rename).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rankbench.bench.backends import BackendOptions, get_backend, parse_backend_spec
+from rankbench.bench.scenarios import SCENARIO_VERSIONS, resolve_params
+from rankbench.common.digest import digest
+from rankbench.common.files import read_json_or_none
+
+HARNESS_VERSION = 1  # bump when a change makes old cell files incomparable
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    name: str
+    options: BackendOptions
+    variants: frozenset | None = None  # None: every variant
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    name: str
+    params: dict
+    variants: frozenset | None = None
+
+
+def _variants_filter(raw: dict):
+    only = raw.pop("variants", None)
+    return frozenset(only) if only is not None else None
+
+
+def backend_specs(backends) -> list[BackendSpec]:
+    """Specs "name[:opt...]", (name, options), or tables {name = ..., options..., variants = [...]}."""
+    specs = []
+    for item in backends:
+        only = None
+        if isinstance(item, str):
+            name, options = parse_backend_spec(item)
+        elif isinstance(item, dict):
+            raw = dict(item)
+            only = _variants_filter(raw)
+            name = raw.pop("name")
+            options = BackendOptions.from_dict(raw, f"backend {name}")
+        else:
+            name, options = item
+            options = options if isinstance(options, BackendOptions) else BackendOptions.from_dict(options)
+        get_backend(name)  # an unknown name fails here, before any work, with the known names
+        specs.append(BackendSpec(name, options, only))
+    return specs
+
+
+def scenario_specs(scenarios, sla_p99_ms: float | None = None) -> list[ScenarioSpec]:
+    """Specs "name", (name, params) or tables. The server's SLA is the run's p99 constraint
+    (`sla_p99_ms`); a server spec may name its own only where the run has none."""
+    out = []
+    for item in scenarios:
+        only = None
+        if isinstance(item, dict):
+            raw = dict(item)
+            only = _variants_filter(raw)
+            name, params = raw.pop("name"), raw
+        else:
+            name, params = (item, {}) if isinstance(item, str) else item
+        params = resolve_params(name, params)
+        if name == "server" and sla_p99_ms is not None:
+            if params["sla_p99_ms"] not in (None, sla_p99_ms):
+                raise ValueError(f"server: sla_p99_ms {params['sla_p99_ms']:g} differs from the run's p99 "
+                                 f"constraint {sla_p99_ms:g}: a run has one SLA")
+            params["sla_p99_ms"] = float(sla_p99_ms)
+        out.append(ScenarioSpec(name, params, only))
+    return out
+
+
+def define_cells(variants: dict, backends: list[BackendSpec], scenarios: list[ScenarioSpec],
+                 context: dict) -> list[dict]:
+    """Cell definitions in a stable order. `context`: what else shapes the figures (machine, timing,
+    request ids), part of every key."""
+    cells, ids = [], set()
+    for vname, artifact in variants.items():
+        for backend in backends:
+            for scenario in scenarios:
+                if any(s.variants is not None and vname not in s.variants for s in (backend, scenario)):
+                    continue  # the experiment limits this backend or scenario to other variants
+                label = backend.options.label()
+                cid = f"{vname}/{backend.name}{':' + label if label else ''}/{scenario.name}"
+                base, k = cid, 2
+                while cid in ids:
+                    cid, k = f"{base}#{k}", k + 1
+                ids.add(cid)
+                definition = {"v": HARNESS_VERSION, "variant": vname, "artifact": artifact.hash,
+                              "backend": backend.name, "options": backend.options.to_dict(),
+                              "scenario": scenario.name, "params": scenario.params, **context}
+                if SCENARIO_VERSIONS.get(scenario.name, 1) > 1:
+                    definition["scenario_version"] = SCENARIO_VERSIONS[scenario.name]
+                cells.append({"id": cid, "key": digest(definition), "variant": vname, "backend": backend.name,
+                              "options": backend.options, "scenario": scenario.name, "params": scenario.params})
+    return cells
+
+
+def base_cell(d: dict) -> dict:
+    """A results-schema cell for definition `d`, with nothing measured yet."""
+    return {"id": d["id"], "key": d["key"], "variant": d["variant"], "backend": d["backend"],
+            "backend_options": d["options"].to_dict(), "device": None, "scenario": d["scenario"],
+            "scenario_params": d["params"], "status": "ok", "reason": None, "parity": None,
+            "samples_ms": [], "stats": None, "parts_ms": {}, "points": [], "max_rate_under_sla_rps": None,
+            "sla_p99_ms": None, "seconds": None}
+
+
+def read_cached(cell_dir: Path, cells: list[dict], retry_failed: bool, only_cached: bool) -> dict[str, dict]:
+    """key -> finished cell file, for cells that need no new measurement. "unavailable" cells are
+    checked again (it costs nothing), failed ones too with `retry_failed`."""
+    done = ("ok", "invalid") + (() if retry_failed else ("failed",)) + (("unavailable",) if only_cached else ())
+    finished = {}
+    for d in cells:
+        cached = read_json_or_none(cell_dir / f"{d['key']}.json")
+        if cached and cached.get("key") == d["key"] and cached.get("status") in done:
+            finished[d["key"]] = cached
+    return finished

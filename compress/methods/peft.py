@@ -1,0 +1,191 @@
+"""Parameter-efficient fine-tuning from the pre-trained base: LoRA, prefix tuning, bottleneck adapters.
+
+    {"method": "lora", "r": 8, "alpha": 16, "target_modules": ["query", "value"], "epochs": 1}
+    {"method": "prefix", "num_virtual_tokens": 16}
+    {"method": "adapter", "size": 32}
+
+These start from the pre-trained model the teacher was fine-tuned from (ctx.base, else the teacher's
+metadata), not from the fine-tuned teacher: a team adapts one shared base model to many surfaces,
+each with a few trainable parameters. So a PEFT step must be the first step of a recipe; its
+artifact's parent is still the teacher (for provenance, and for its max_length and tokenizer).
+
+- LoRA (peft): the merged model is an "hf" artifact (runs everywhere, same cost as the base); the
+  adapter itself is kept in `adapter/` (see `lora_unmerged`). Merging is checked to change no score.
+- Prefix tuning (peft): format "peft-prefix" (`base/` + `adapter/`), torch only; it adds
+  `num_virtual_tokens` keys to every attention layer, so it costs more than the base.
+- Bottleneck adapters (our own module, models.ranker.BottleneckAdapter; peft has none for BERT
+  encoders): an "hf" artifact with `rankbench_adapter_size` in its config; trains the adapters, the
+  FFN output LayerNorms and the classifier.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rankbench.compress.api import Built, save_hf
+from rankbench.compress.config import Shape, TrainFields, check_positive
+from rankbench.compress.registry import register_method
+from rankbench.compress.training import run_training
+
+
+@dataclass(frozen=True, kw_only=True)
+class _PeftFields(TrainFields):
+    lr: float = 5e-4  # few parameters, started at zero or random: a larger rate than a full fine-tune
+    needs = ("data", "base")
+
+    def plan(self, parent: Shape) -> Shape:
+        shape = super().plan(parent)
+        if not parent.root:
+            raise ValueError(f"{self.method}: PEFT trains from the pre-trained base, so it must be the "
+                             "first step of a recipe (its parent is the teacher)")
+        return shape
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoraConfig(_PeftFields):
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.0
+    target_modules: tuple[str, ...] = ("query", "value")
+
+    def __post_init__(self):
+        check_positive(self.method, "r", self.r)
+        check_positive(self.method, "alpha", self.alpha)
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"lora: dropout must be in [0, 1), got {self.dropout}")
+        if not self.target_modules:
+            raise ValueError("lora: target_modules must name at least one module (e.g. query, value)")
+        self.check_training()
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrefixConfig(_PeftFields):
+    num_virtual_tokens: int = 16
+    lr: float = 1e-2  # prefix tuning needs a large rate (Li & Liang use 5e-5..8e-3 with many epochs)
+    produces = "peft-prefix"
+
+    def __post_init__(self):
+        check_positive(self.method, "num_virtual_tokens", self.num_virtual_tokens)
+        self.check_training()
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdapterConfig(_PeftFields):
+    size: int = 32  # bottleneck width
+
+    def __post_init__(self):
+        check_positive(self.method, "size", self.size)
+        self.check_training()
+
+
+def _base_ranker(parent, ctx):
+    from rankbench.models.presets import load_ranker
+    from rankbench.models.ranker import DEFAULT_MAX_LENGTH, RANKER_FILE
+
+    ranker_file = parent.path / RANKER_FILE
+    max_length = json.loads(ranker_file.read_text())["max_length"] if ranker_file.is_file() else DEFAULT_MAX_LENGTH
+    return load_ranker(ctx.base_model(), seed=ctx.seed, max_length=max_length)
+
+
+def _probe_scores(ranker, ctx) -> np.ndarray:
+    return np.concatenate(ranker.score(ctx.data.valid[:4]))
+
+
+def _peft_notes(ctx) -> list[str]:
+    return [f"trained from the pre-trained base {ctx.base_model()!r}, not from the fine-tuned teacher"]
+
+
+def _lora(parent, config, ctx, out):
+    from peft import LoraConfig as PeftLora, TaskType, get_peft_model
+
+    ranker = _base_ranker(parent, ctx)
+    base_meta = {"base": ctx.base_model(), "base_seed": ctx.seed}  # a random preset depends on the seed
+    # SEQ_CLS makes the new classifier head trainable and saves it with the adapter.
+    ranker.model = get_peft_model(ranker.model, PeftLora(
+        task_type=TaskType.SEQ_CLS, r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
+        target_modules=list(config.target_modules)))
+    meta = run_training(ranker, config.train_config({"listwise": 1.0}, ctx.seed), ctx, desc="LoRA")
+    ranker.model.save_pretrained(out / "adapter")
+    (out / "adapter" / "base.json").write_text(json.dumps(base_meta))
+    unmerged = _probe_scores(ranker, ctx)
+    ranker.model = ranker.model.merge_and_unload()
+    merged = _probe_scores(ranker, ctx)
+    built = save_hf(ranker, out, **meta, **base_meta, merge_max_abs_diff=float(np.abs(merged - unmerged).max()),
+                    adapter_bytes=sum(p.stat().st_size for p in (out / "adapter").glob("*.safetensors")),
+                    notes=_peft_notes(ctx) + ["LoRA merged into the base weights; adapter kept in adapter/"])
+    built.meta["bytes_on_disk"] = (out / "model.safetensors").stat().st_size
+    return built
+
+
+def lora_unmerged(folder: str | Path):
+    """The LoRA artifact as trained: its base with the adapter applied on the fly (not merged)."""
+    from peft import PeftModel
+
+    from rankbench.models.presets import load_ranker
+    from rankbench.models.ranker import BertRanker
+
+    folder = Path(folder)
+    merged = BertRanker.load(folder)
+    base = json.loads((folder / "adapter" / "base.json").read_text())
+    ranker = load_ranker(base["base"], seed=base.get("base_seed", 0), max_length=merged.max_length)
+    ranker.model = PeftModel.from_pretrained(ranker.model, folder / "adapter").eval()
+    return ranker
+
+
+def _prefix(parent, config, ctx, out):
+    from peft import PrefixTuningConfig, TaskType, get_peft_model
+
+    from rankbench.models.flops import REFERENCE_TOKENS, flops_per_pair
+
+    ranker = _base_ranker(parent, ctx)
+    ranker.save(out / "base")
+    params = sum(p.numel() for p in ranker.model.parameters())
+    flops = flops_per_pair(ranker.model, REFERENCE_TOKENS, prefix_tokens=config.num_virtual_tokens)
+    ranker.model = get_peft_model(ranker.model, PrefixTuningConfig(
+        task_type=TaskType.SEQ_CLS, num_virtual_tokens=config.num_virtual_tokens))
+    meta = run_training(ranker, config.train_config({"listwise": 1.0}, ctx.seed), ctx, desc="prefix tuning")
+    ranker.model.save_pretrained(out / "adapter")
+    prefix_params = sum(p.numel() for n, p in ranker.model.named_parameters() if "prompt_encoder" in n)
+    return Built("peft-prefix", {**meta, "base": ctx.base_model(),
+                                 "params": params + prefix_params, "nonzero_params": params + prefix_params,
+                                 "flops_per_pair": flops, "flops_tokens": REFERENCE_TOKENS,
+                                 "num_virtual_tokens": config.num_virtual_tokens,
+                                 "notes": _peft_notes(ctx) + ["prefix tuning runs in PyTorch only"]}, ranker)
+
+
+def load_prefix(folder: Path):
+    from peft import PeftModel
+
+    from rankbench.models.ranker import BertRanker
+
+    ranker = BertRanker.load(Path(folder) / "base")
+    ranker.model = PeftModel.from_pretrained(ranker.model, Path(folder) / "adapter").eval()
+    return ranker
+
+
+def _adapter(parent, config, ctx, out):
+    from rankbench.models.ranker import build_model
+
+    ranker = _base_ranker(parent, ctx)
+    base_config = ranker.model.config
+    base_config.rankbench_adapter_size = config.size
+    model = build_model(base_config)
+    missing, unexpected = model.load_state_dict(ranker.model.state_dict(), strict=False)
+    if unexpected or any(".adapter." not in k for k in missing):
+        raise RuntimeError(f"adapter: base weights do not fit (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    for name, param in model.named_parameters():
+        # Houlsby et al.: adapters, layer norms and the task head learn; the rest stays frozen.
+        param.requires_grad = ".adapter." in name or ".output.LayerNorm" in name or name.startswith("classifier")
+    ranker.model = model
+    meta = run_training(ranker, config.train_config({"listwise": 1.0}, ctx.seed), ctx, desc="adapters")
+    for param in model.parameters():
+        param.requires_grad = True
+    return save_hf(ranker, out, **meta, base=ctx.base_model(), adapter_size=config.size, notes=_peft_notes(ctx))
+
+
+register_method("lora", LoraConfig, _lora)
+register_method("prefix", PrefixConfig, _prefix, loader=load_prefix)
+register_method("adapter", AdapterConfig, _adapter)

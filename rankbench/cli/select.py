@@ -1,0 +1,42 @@
+"""`rankbench select RESULTS.json --p99-ms 50 --min-retention 0.99` -> decision.json.
+
+Constraints come from the run (results.run.constraints, set by the experiment file); flags override
+them. Exit 0 with a choice, 3 when no cell is feasible (the closest misses are printed).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rankbench.cli.args import add_constraint_arguments, constraints_from_args
+from rankbench.reports.select import select, write_decision
+
+EXIT_NOTHING_FEASIBLE = 3
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("results", help="a results.json written by `rankbench bench` or `rankbench run`")
+    parser.add_argument("--out", help="folder for decision.json (default: the results file's folder)")
+    add_constraint_arguments(parser)
+
+
+def main(args: argparse.Namespace) -> int:
+    from rankbench.bench.results import read_results
+
+    results = read_results(args.results)
+    decision = select(results, constraints_from_args(results, args))
+    path = write_decision(decision, args.out or Path(args.results).parent, str(args.results))
+    print(f"constraints: {decision.constraints.describe()}")
+    if decision.choice is None:
+        print("nothing feasible. Closest misses:")
+        for miss in decision.closest_misses:
+            print(f"  {miss.variant} on {miss.backend} ({miss.scenario}): {miss.detail}")
+        if not decision.closest_misses:
+            reasons = sorted({r.reason for r in decision.rejected})
+            print(f"  none comes close: every cell was rejected for {', '.join(reasons) or 'lack of cells'}")
+        print(f"wrote {path}")
+        return EXIT_NOTHING_FEASIBLE
+    print(f"choice: {decision.why}")
+    print("Pareto set: " + ", ".join(f"{c.variant}/{c.backend}" for c in decision.pareto))
+    print(f"wrote {path}")
+    return 0

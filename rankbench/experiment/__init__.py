@@ -1,0 +1,2 @@
+"""Experiments: the TOML file (config.py) and the whole flow it drives (run.py):
+models -> compress -> bench -> reports."""

@@ -1,0 +1,69 @@
+"""The foundation's commands, run in-process through the real argument parser."""
+import json
+
+import pytest
+
+from rankbench.cli import main
+from rankbench.models.jsonl_data import write_requests
+
+
+def test_data_info_jsonl(tmp_path, tiny_data, capsys):
+    path = tmp_path / "reqs.jsonl"
+    write_requests(path, tiny_data.test)
+    assert main(["data", "info", str(path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["test_requests"] == len(tiny_data.test)
+    assert info["candidates_per_request"] == 20
+
+
+def test_data_info_synthetic_text(capsys):
+    assert main(["data", "info", "--dataset", "synthetic"]) == 0
+    out = capsys.readouterr().out
+    assert "test requests" in out and "candidates per request  100" in out
+
+
+def test_malformed_jsonl_is_a_clear_error(tmp_path, capsys):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": 1, "context": "c", "candidates": "nope"}\n')
+    assert main(["data", "info", str(path)]) == 2
+    assert f"{path}:1: 'candidates' must be a list" in capsys.readouterr().err
+
+
+def test_unknown_preset_and_missing_model(tmp_path, capsys):
+    assert main(["train", "--dataset", "synthetic", "--preset", "no-such-model"]) == 2
+    assert "unknown preset or missing model folder 'no-such-model'" in capsys.readouterr().err
+    assert main(["eval", "--dataset", "synthetic", "--model", str(tmp_path / "gone")]) == 2
+    assert "no model folder" in capsys.readouterr().err
+
+
+def test_unfetchable_dataset_says_what_to_do(tmp_path, monkeypatch, capsys):
+    from rankbench.models import movielens
+
+    monkeypatch.setenv("RANKBENCH_DATA_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(movielens, "RECBOLE_WHEEL", "recbole==0.0.0.does.not.exist")
+    assert main(["data", "info"]) == 2
+    err = capsys.readouterr().err
+    assert "could not be fetched" in err and "--data-dir" in err
+    assert main(["data", "info", "--data-dir", str(tmp_path)]) == 2
+    assert "lacks ml-100k.inter" in capsys.readouterr().err
+
+
+def test_train_then_eval_on_tiny_model(tmp_path, capsys):
+    args = ["--dataset", "synthetic", "--preset", "tiny-random", "--max-steps", "3", "--max-length", "32"]
+    assert main(["train", *args, "--json"]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert trained["steps"] == 3
+    assert main(["train", *args, "--json"]) == 0  # cached: same folder, no new training
+    assert json.loads(capsys.readouterr().out)["path"] == trained["path"]
+    assert main(["eval", *args, "--users", "5", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["users"] == 5
+    assert set(result["ranker"]) == {"ndcg@10", "hr@10", "mrr", "auc"} == set(result["popularity"])
+
+
+@pytest.mark.slow
+def test_movielens_info(capsys):
+    assert main(["data", "info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert (info["users"], info["items"], info["interactions"]) == (943, 1682, 100000)
+    assert (info["test_requests"], info["candidates_per_request"]) == (943, 100)
