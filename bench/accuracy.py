@@ -1,13 +1,15 @@
-"""The accuracy stage of a run: each variant's ranking accuracy on the evaluation requests.
+"""Ranking accuracy of every served cell, with 95% intervals, retention and fidelity to the teacher.
 
-Scoring is the longest part of a CPU run (minutes per variant), so scores are kept per request in
-`<cache>/<variant>-<artifact hash>.scores.jsonl`, one line per request, appended as each request
-is scored, under the request's id and a digest of its text (the same id with other candidates, after
-a change of the data, is scored again). A run interrupted mid-variant continues from the requests it had finished, and a later
-run on more users (`rankbench run --eval-users 300`) scores only the requests it lacks. A last line
-cut off by a kill is not valid JSON and is ignored (that request is scored again).
+    refs = reference_accuracy(variants, requests, cache)        # each artifact, fp32 on the CPU
+    attach_cell_accuracy(cells, variants, refs, requests, teacher="teacher", cache=cache)
 
-    metrics = evaluate_accuracy(artifact, requests, cache_dir, log=print, label="distill-l3")
+Each cell's accuracy comes from its own session (its backend, precision and options): a cell reuses
+the scores of its artifact's reference run (fp32 on the CPU) only when its parity check shows the
+same rankings within REUSE_TOLERANCE, and then says so (`scores_from`). Intervals are paired
+bootstraps over requests (bench.stats): every NDCG@10 gets one; retention (the variant's NDCG@10 over
+the teacher's on the same requests) and fidelity (per-request Spearman and top-10 overlap of the
+variant's scores with the teacher's, over all candidates) get theirs. Per-request values are kept
+(`per_request`, in the order of results.run.eval_requests) so that `compare` can pair two runs.
 """
 from __future__ import annotations
 
@@ -16,79 +18,116 @@ from pathlib import Path
 
 import numpy as np
 
-from rankbench.common.digest import digest
+from rankbench.bench.scores import ScoreFile, reference_scores_of, score_with_session
+from rankbench.bench.stats import mean_ci, paired_ratio_ci
+from rankbench.models.metrics import FIDELITY, METRICS, agreement, per_request
+
+CONFIDENCE = 0.95
+# A cell may reuse its artifact's reference scores only if its parity figures are at least this close:
+# the same top 10 on every parity request and nearly the same order over all candidates.
+REUSE_TOLERANCE = {"max_abs_diff": 1e-4, "spearman": 0.9999, "top10_overlap": 1.0}
 
 
-def request_key(request) -> str:
-    """The request's id and a digest of what is scored: its context and candidates, in order."""
-    return f"{request.id}#{digest([request.context, [(c.id, c.text) for c in request.candidates]])}"
+def summarize_accuracy(scores: list, requests: list, teacher_scores: list | None,
+                       teacher_ndcg: np.ndarray | None) -> dict:
+    """Means, 95% intervals, retention and fidelity against the teacher, and per-request values."""
+    per = per_request(scores, requests)
+    out = {metric: float(values.mean()) for metric, values in per.items()}
+    out["users"] = len(requests)
+    out["ci"] = {metric: mean_ci(values, CONFIDENCE) for metric, values in per.items()}
+    out["retention"], out["retention_ci"] = None, None
+    out["fidelity"] = None
+    if teacher_ndcg is not None:
+        out["retention"], out["retention_ci"] = paired_ratio_ci(per["ndcg@10"], teacher_ndcg, CONFIDENCE)
+    if teacher_scores is not None:
+        fid = agreement(scores, teacher_scores)
+        out["fidelity"] = {name: float(fid[name].mean()) for name in FIDELITY}
+        out["fidelity"]["ci"] = {name: mean_ci(fid[name], CONFIDENCE) for name in FIDELITY}
+        per.update(fid)
+    out["per_request"] = {name: [round(float(v), 6) for v in values] for name, values in per.items()}
+    return out
 
 
-def read_scores(path: Path) -> dict[str, dict]:
-    """request key -> {"scores": [...], "backend": name}, from the complete lines of a score file."""
-    found = {}
+def reference_accuracy(variants: dict, requests: list, cache: Path, teacher: str | None,
+                       log=None) -> dict[str, dict]:
+    """name -> {"scores", "scorer", "accuracy"} (the artifact scored fp32 on the CPU), or {"error"}."""
+    refs: dict[str, dict] = {}
+    for name, artifact in variants.items():
+        try:
+            scores, scorer = reference_scores_of(artifact, requests, cache, log, name)
+            refs[name] = {"scores": scores, "scorer": scorer}
+        except Exception as err:  # noqa: BLE001 - recorded, the run goes on
+            refs[name] = {"error": f"{type(err).__name__}: {err}"}
+            if log:
+                log(f"accuracy of {name} unavailable: {refs[name]['error']}")
+    base = refs.get(teacher) or {}
+    teacher_scores = base.get("scores")
+    teacher_ndcg = per_request(teacher_scores, requests)["ndcg@10"] if teacher_scores is not None else None
+    for ref in refs.values():
+        if "scores" in ref:
+            ref["accuracy"] = summarize_accuracy(ref["scores"], requests, teacher_scores, teacher_ndcg)
+            ref["accuracy"]["scorer"] = ref["scorer"]
+    return refs
+
+
+def may_reuse(parity: dict | None) -> bool:
+    """Whether a cell's parity shows the same rankings as its reference, within REUSE_TOLERANCE."""
+    if not parity or not parity.get("passed") or parity.get("max_abs_diff") is None:
+        return False
+    return (parity["max_abs_diff"] <= REUSE_TOLERANCE["max_abs_diff"]
+            and parity["spearman"] >= REUSE_TOLERANCE["spearman"]
+            and parity["top10_overlap"] >= REUSE_TOLERANCE["top10_overlap"])
+
+
+def _group_key(cell: dict) -> str:
+    return f"{cell['variant']}/{cell['backend']}/{json.dumps(cell.get('backend_options'), sort_keys=True)}"
+
+
+def attach_cell_accuracy(cells: list[dict], variants: dict, refs: dict, requests: list, teacher: str | None,
+                         cache: Path, log=None) -> None:
+    """Give every ok cell its own `accuracy` (scored by its session, or reused where parity allows)."""
+    base = refs.get(teacher) or {}
+    teacher_scores = base.get("scores")
+    teacher_ndcg = per_request(teacher_scores, requests)["ndcg@10"] if teacher_scores is not None else None
+    done: dict[str, dict | None] = {}
+    for cell in cells:
+        if cell["status"] != "ok":
+            cell["accuracy"] = None
+            continue
+        key = _group_key(cell)
+        if key not in done:
+            done[key] = _group_accuracy(cell, variants[cell["variant"]], refs.get(cell["variant"]) or {},
+                                        requests, teacher_scores, teacher_ndcg, cache, log)
+        cell["accuracy"] = done[key]
+
+
+def _group_accuracy(cell, artifact, ref, requests, teacher_scores, teacher_ndcg, cache, log) -> dict | None:
+    if may_reuse(cell.get("parity")) and "accuracy" in ref:
+        return {**ref["accuracy"], "scores_from": f"{cell['variant']} ({ref['scorer']}, the reference run)",
+                "reuse_tolerance": dict(REUSE_TOLERANCE)}
     try:
-        lines = path.read_text().splitlines()
-    except OSError:
-        return found
-    for line in lines:
-        try:
-            row = json.loads(line)
-            found[row["key"]] = row
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue  # a line cut off by an interrupted run
-    return found
-
-
-def _pick_backend(artifact):
-    from rankbench.bench.backends import BackendOptions, backend_names, get_backend, reference_backends
-
-    reasons = []
-    order = reference_backends()
-    for name in order + [b for b in backend_names() if b not in order]:
-        backend, options = get_backend(name), BackendOptions()
-        ok, why = backend.available()
-        ok, why = backend.supports(artifact, options) if ok else (ok, why)
-        if ok:
-            return name, backend, options
-        reasons.append(f"{name}: {why}")
-    raise RuntimeError(f"no backend can run {artifact.name!r}: " + "; ".join(reasons))
-
-
-def evaluate_accuracy(artifact, requests, cache: Path, log=None, label: str | None = None) -> dict:
-    """Ranking accuracy of an artifact over `requests`, scored with the first reference backend that
-    runs it; requests already in the score file are not scored again."""
-    from rankbench.bench.parity import score_requests
-    from rankbench.models.encoder import PairEncoder
-    from rankbench.models.metrics import evaluate
-
-    cache = Path(cache)
-    cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"{artifact.name}-{artifact.hash}.scores.jsonl"
-    stored = read_scores(path)
-    missing = [r for r in requests if request_key(r) not in stored]
-    if missing:
-        name, backend, options = _pick_backend(artifact)
-        label = label or artifact.name
+        scores = own_scores(cell, artifact, requests, cache, log)
+    except Exception as err:  # noqa: BLE001 - the cell keeps its latency; its accuracy is unknown
         if log:
-            log(f"accuracy of {label}: {len(missing)} of {len(requests)} requests to score on {name} ...")
-        session = backend.prepare(artifact, options)
-        try:
-            encoder = PairEncoder.from_folder(artifact.path)
-            desc = f"accuracy of {label}" if log else None
-            with path.open("a") as out:
-                if path.stat().st_size and not path.read_bytes().endswith(b"\n"):
-                    out.write("\n")  # end the line a kill cut off, so new lines stay whole
-                def keep(request, scores):
-                    row = {"key": request_key(request), "backend": name, "scores": [float(s) for s in scores]}
-                    out.write(json.dumps(row) + "\n")
-                    out.flush()  # a kill loses at most the request being written
-                    stored[row["key"]] = row
+            log(f"accuracy of {cell['id']} unavailable: {type(err).__name__}: {err}")
+        return None
+    accuracy = summarize_accuracy(scores, requests, teacher_scores, teacher_ndcg)
+    accuracy["scores_from"] = "this cell's own session"
+    return accuracy
 
-                score_requests(session.run, encoder, missing, desc=desc, on_request=keep)
-        finally:
-            session.close()
-    rows = [stored[request_key(r)] for r in requests]
-    metrics = evaluate([np.asarray(row["scores"]) for row in rows], requests)
-    metrics["backend"] = "+".join(sorted({row["backend"] for row in rows}))
-    return metrics
+
+def own_scores(cell: dict, artifact, requests: list, cache: Path, log=None) -> list[np.ndarray]:
+    """The cell's scores through its own backend, precision and options (a fresh session)."""
+    from rankbench.bench.backends import BackendOptions, get_backend
+    from rankbench.common.digest import digest
+    from rankbench.models.encoder import PairEncoder
+
+    options = BackendOptions.from_dict(cell.get("backend_options") or {})
+    store = ScoreFile(Path(cache) / f"{cell['variant']}-{artifact.hash}-{cell['backend']}-"
+                                    f"{digest(options.to_dict())}.scores.jsonl")
+    if not store.missing(requests):
+        return store.scores(requests)
+    label = cell["id"].rsplit("/", 1)[0]
+    with get_backend(cell["backend"]).prepare(artifact, options) as session:
+        return score_with_session(session, PairEncoder.from_folder(artifact.path), requests, store,
+                                  label, log, label)

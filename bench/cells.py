@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rankbench.bench.backends import BackendOptions, get_backend, parse_backend_spec
-from rankbench.bench.scenarios import SCENARIO_VERSIONS, resolve_params
+from rankbench.bench.scenario_params import resolve_params, scenario_label
+from rankbench.bench.scenarios import SCENARIO_VERSIONS
 from rankbench.common.digest import digest
 from rankbench.common.files import read_json_or_none
 
-HARNESS_VERSION = 1  # bump when a change makes old cell files incomparable
+HARNESS_VERSION = 2  # bump when the meaning of a cell file changes (code changes are in the key anyway)
 
 
 @dataclass(frozen=True)
@@ -82,27 +83,34 @@ def scenario_specs(scenarios, sla_p99_ms: float | None = None) -> list[ScenarioS
     return out
 
 
+def cell_id(variant: str, backend: BackendSpec, scenario: ScenarioSpec) -> str:
+    """The canonical id: variant/backend[:options]/scenario[params], options and params shown only
+    where they differ from their defaults. Every part of the run's output uses it."""
+    options = backend.options.label()
+    params = scenario_label(scenario.name, scenario.params)
+    return (f"{variant}/{backend.name}{':' + options if options else ''}/{scenario.name}"
+            f"{'[' + params + ']' if params else ''}")
+
+
 def define_cells(variants: dict, backends: list[BackendSpec], scenarios: list[ScenarioSpec],
                  context: dict) -> list[dict]:
-    """Cell definitions in a stable order. `context`: what else shapes the figures (machine, timing,
-    request ids), part of every key."""
+    """Cell definitions in a stable order. `context`: what else shapes the figures (machine,
+    libraries, code, timing, request ids), part of every key. Two cells with one id are an error."""
     cells, ids = [], set()
     for vname, artifact in variants.items():
         for backend in backends:
             for scenario in scenarios:
                 if any(s.variants is not None and vname not in s.variants for s in (backend, scenario)):
                     continue  # the experiment limits this backend or scenario to other variants
-                label = backend.options.label()
-                cid = f"{vname}/{backend.name}{':' + label if label else ''}/{scenario.name}"
-                base, k = cid, 2
-                while cid in ids:
-                    cid, k = f"{base}#{k}", k + 1
+                cid = cell_id(vname, backend, scenario)
+                if cid in ids:
+                    raise ValueError(f"two cells would be {cid!r}: a backend or scenario is listed twice "
+                                     "with the same options")
                 ids.add(cid)
                 definition = {"v": HARNESS_VERSION, "variant": vname, "artifact": artifact.hash,
                               "backend": backend.name, "options": backend.options.to_dict(),
-                              "scenario": scenario.name, "params": scenario.params, **context}
-                if SCENARIO_VERSIONS.get(scenario.name, 1) > 1:
-                    definition["scenario_version"] = SCENARIO_VERSIONS[scenario.name]
+                              "scenario": scenario.name, "params": scenario.params,
+                              "scenario_version": SCENARIO_VERSIONS.get(scenario.name, 1), **context}
                 cells.append({"id": cid, "key": digest(definition), "variant": vname, "backend": backend.name,
                               "options": backend.options, "scenario": scenario.name, "params": scenario.params})
     return cells

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rankbench.models.metrics import request_agreement
+
 # precision -> (max abs diff <=, mean spearman >=, mean top-10 overlap >=)
 THRESHOLDS = {
     "fp32": {"max_abs_diff": 1e-3, "spearman": 0.999, "top10_overlap": 0.9},
@@ -20,22 +22,6 @@ THRESHOLDS = {
     "bf16": {"max_abs_diff": 1.5e-1, "spearman": 0.98, "top10_overlap": 0.7},
     "int8": {"max_abs_diff": 5e-1, "spearman": 0.95, "top10_overlap": 0.6},
 }
-TOP_K = 10
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks with ties averaged (as scipy.stats.rankdata; numpy only, so GPU boxes need no scipy)."""
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    return (ends - (counts - 1) / 2.0)[inverse.reshape(-1)]
-
-
-def spearman(a, b) -> float:
-    """Spearman correlation; nan when either side is constant."""
-    ra, rb = _ranks(np.asarray(a, np.float64)), _ranks(np.asarray(b, np.float64))
-    ra, rb = ra - ra.mean(), rb - rb.mean()
-    denom = np.sqrt((ra * ra).sum() * (rb * rb).sum())
-    return float((ra * rb).sum() / denom) if denom > 0 else float("nan")
 
 
 def score_requests(run, encoder, requests, batch_size: int = 128, desc: str | None = None,
@@ -87,27 +73,13 @@ def compare(scores: list[np.ndarray], reference: list[np.ndarray], precision: st
     limits = dict(thresholds or THRESHOLDS[precision])
     if len(scores) != len(reference):
         raise ValueError(f"{len(scores)} score arrays for {len(reference)} reference arrays")
-    max_abs, rhos, overlaps = 0.0, [], []
-    finite = True
-    for got, want in zip(scores, reference):
-        got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
-        if got.shape != want.shape:
-            raise ValueError(f"scores of shape {got.shape} for a reference of shape {want.shape}")
-        if not np.all(np.isfinite(got)):
-            finite = False
-            continue
-        max_abs = max(max_abs, float(np.max(np.abs(got - want))) if got.size else 0.0)
-        if got.size > 1:
-            rho = spearman(got, want)
-            # Constant scores on both sides agree perfectly; nan only when one side is constant.
-            rhos.append(1.0 if np.isnan(rho) and np.ptp(got) == np.ptp(want) == 0 else float(np.nan_to_num(rho)))
-        k = min(TOP_K, got.size)
-        if k:
-            top_got = set(np.argsort(-got, kind="stable")[:k])
-            top_want = set(np.argsort(-want, kind="stable")[:k])
-            overlaps.append(len(top_got & top_want) / k)
-    mean_rho = float(np.mean(rhos)) if rhos else 1.0
-    overlap = float(np.mean(overlaps)) if overlaps else 1.0
+    finite = all(np.all(np.isfinite(np.asarray(s, np.float64))) for s in scores)
+    pairs = [(np.asarray(g, np.float64), np.asarray(w, np.float64)) for g, w in zip(scores, reference)]
+    pairs = [(g, w) for g, w in pairs if np.all(np.isfinite(g))]
+    max_abs = max((float(np.max(np.abs(g - w))) for g, w in pairs if g.size), default=0.0)
+    agreement = [request_agreement(g, w) for g, w in pairs if g.size]
+    mean_rho = float(np.mean([a[0] for a in agreement])) if agreement else 1.0
+    overlap = float(np.mean([a[1] for a in agreement])) if agreement else 1.0
     failures = []
     if not finite:
         failures.append("non-finite scores")

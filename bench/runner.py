@@ -23,11 +23,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from rankbench.bench.accuracy import evaluate_accuracy
+from rankbench.bench.accuracy import CONFIDENCE, attach_cell_accuracy, reference_accuracy, summarize_accuracy
 from rankbench.bench.cells import backend_specs, base_cell, define_cells, read_cached, scenario_specs
-from rankbench.bench.measure import GroupInputs, error_text, measure_group
+from rankbench.bench.machine import environment, measurement_identity
+from rankbench.bench.measure import GroupInputs, measure_group
 from rankbench.bench.progress import CellProgress
-from rankbench.bench.results import environment, write_results
+from rankbench.bench.results import SCHEMA_VERSION, write_results
+from rankbench.bench.scores import request_key
 from rankbench.bench.timing import TimingConfig, harness_overhead_us
 from rankbench.common.files import atomic_write_json
 from rankbench.common.typed import from_dict
@@ -47,12 +49,16 @@ class RunSettings:
     retry_failed: bool = False
     progress: bool = True
     only_cached: bool = False  # measure nothing: gather finished cells (the others -> "failed")
+    threads: int | None = None  # CPU threads for every backend and the tokenizer (None: the cores)
 
     def __post_init__(self):
-        for name in ("users", "latency_requests", "parity_requests"):
+        for name in ("users", "latency_requests", "parity_requests", "threads"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
+        sla = (self.constraints or {}).get("p99_ms")
+        if sla is not None and (isinstance(sla, bool) or not isinstance(sla, (int, float)) or not sla > 0):
+            raise ValueError(f"constraints.p99_ms (the SLA) must be a number > 0, got {sla!r}")
 
 
 def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, **settings) -> dict:
@@ -65,24 +71,28 @@ def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, **set
     inputs = GroupInputs(test[:run.latency_requests], test[:run.parity_requests], run.timing,
                          out_dir / "parity", {})
     env = environment()
-    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    artifacts = accuracy_entries(variants, eval_requests, out_dir / "accuracy", run)
-    context = {"timing": run.timing.to_dict(), "machine": {k: env[k] for k in ("cpu", "cores", "gpu")},
+    threads = apply_threads(run.threads)
+    context = {"measured_by": measurement_identity(env), "threads": threads, "timing": run.timing.to_dict(),
                "latency_requests": [r.id for r in inputs.latency_requests],
                "parity_requests": [r.id for r in inputs.parity_requests]}
-    cells_def = define_cells(variants, backend_list, scenario_list, context)
+    cells_def = define_cells(variants, backend_list, scenario_list, context)  # id clashes fail here
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    log = print if run.progress else None
+    refs = reference_accuracy(variants, eval_requests, out_dir / "accuracy", run.teacher, log)
     finished = measure_cells(variants, cells_def, out_dir / "cells", inputs, run)
-    cells = [finished[d["key"]] for d in cells_def]
-    results = {"schema_version": 1,
+    cells = [dict(finished[d["key"]]) for d in cells_def]
+    attach_cell_accuracy(cells, variants, refs, eval_requests, run.teacher, out_dir / "accuracy", log)
+    results = {"schema_version": SCHEMA_VERSION,
                "run": {"name": run.run_name, "created": created, "experiment": run.experiment,
                        "teacher": run.teacher, "constraints": run.constraints, "eval_users": len(eval_requests),
-                       "notes": run_notes(run, inputs), "harness_overhead_us": round(harness_overhead_us(), 3)},
-               "environment": env, "artifacts": artifacts, "cells": cells}
+                       "eval_requests": [request_key(r) for r in eval_requests], "threads": threads,
+                       "confidence": CONFIDENCE, "notes": run_notes(run, inputs),
+                       "harness_overhead_us": round(harness_overhead_us(), 3)},
+               "environment": env,
+               "artifacts": {name: artifact_entry(name, artifact, refs[name]) for name, artifact in variants.items()},
+               "cells": cells}
     if data is not None and getattr(data, "item_counts", None):
-        from rankbench.models.baselines import popularity_scores
-        from rankbench.models.metrics import evaluate
-
-        results["baselines"] = {"popularity": evaluate(popularity_scores(data, eval_requests), eval_requests)}
+        results["baselines"] = {"popularity": popularity_accuracy(data, eval_requests, refs.get(run.teacher))}
     write_results(out_dir / "results.json", results)
     _print_failures(cells, run.progress)
     return results
@@ -99,33 +109,36 @@ def _check_inputs(variants: dict, data, run: RunSettings) -> list:
     return test
 
 
-def accuracy_entries(variants: dict, requests: list, cache: Path, run: RunSettings) -> dict:
-    """name -> the artifact's entry in results.json, with its accuracy (and retention)."""
-    entries = {}
-    for name, artifact in variants.items():
-        try:
-            accuracy = evaluate_accuracy(artifact, requests, cache, log=print if run.progress else None,
-                                         label=name)
-        except Exception as err:  # noqa: BLE001 - recorded, the run goes on
-            accuracy = None
-            print(f"accuracy of {name} unavailable: {error_text(err)}")
-        entries[name] = artifact_entry(name, artifact, accuracy)
-    reference = ((entries.get(run.teacher) or {}).get("accuracy") or {}).get("ndcg@10") if run.teacher else None
-    for entry in entries.values():
-        if entry["accuracy"] is not None and reference:
-            entry["accuracy"]["retention"] = entry["accuracy"]["ndcg@10"] / reference
-    return entries
+def apply_threads(threads: int | None) -> int:
+    """One thread count for every library of the run (backends read it as their default; the
+    tokenizer's thread pool reads RAYON_NUM_THREADS when it first starts)."""
+    count = int(threads or os.cpu_count() or 1)
+    os.environ["RANKBENCH_THREADS"] = str(count)
+    os.environ.setdefault("RAYON_NUM_THREADS", str(count))
+    return count
 
 
-def artifact_entry(name: str, artifact, accuracy: dict | None) -> dict:
+def artifact_entry(name: str, artifact, ref: dict) -> dict:
     meta = artifact.meta or {}
     entry = {"name": name, "format": artifact.format, "path": str(artifact.path), "hash": artifact.hash,
-             "recipe": meta.get("recipe", []), "parent_hash": meta.get("parent_hash"), "accuracy": accuracy}
+             "recipe": meta.get("recipe", []), "parent_hash": meta.get("parent_hash"),
+             "accuracy": ref.get("accuracy")}
+    if "error" in ref:
+        entry["accuracy_error"] = ref["error"]
     for key in ("params", "nonzero_params", "trainable_params", "bytes_on_disk", "flops_per_pair",
                 "build_seconds", "train_seconds", "notes"):
         if meta.get(key) is not None:
             entry[key] = meta[key]
     return entry
+
+
+def popularity_accuracy(data, requests: list, teacher_ref: dict | None) -> dict:
+    from rankbench.models.baselines import popularity_scores
+    from rankbench.models.metrics import per_request
+
+    teacher_scores = (teacher_ref or {}).get("scores")
+    teacher_ndcg = per_request(teacher_scores, requests)["ndcg@10"] if teacher_scores is not None else None
+    return summarize_accuracy(popularity_scores(data, requests), requests, teacher_scores, teacher_ndcg)
 
 
 def measure_cells(variants: dict, cells_def: list[dict], cell_dir: Path, inputs: GroupInputs,

@@ -28,6 +28,7 @@ from typing import Callable
 
 import numpy as np
 
+from rankbench.bench.scenario_params import resolve_params
 from rankbench.bench.stats import summarize
 from rankbench.common.registry import Registry
 from rankbench.bench.timing import Measurement, TimingConfig, measure, now_ns, warm_up
@@ -58,56 +59,6 @@ def scenario_names() -> list[str]:
     return SCENARIOS.names()
 
 
-# Parameters that may be 0 (every other number must be > 0), and those that are lists.
-_MAY_BE_ZERO = ("max_wait_ms", "min_seconds", "seed")
-_LISTS = ("batch_sizes", "values", "rates")
-
-
-def _check_param(name: str, key: str, value, default) -> None:
-    """A value of the default's type (a boolean is not a number), positive where it is a count or a
-    duration; a default of None takes none, or a positive number (a list of them for list params)."""
-    where = f"scenario {name}: {key}"
-
-    def number(v, integer: bool) -> bool:
-        return (isinstance(v, int) or (not integer and isinstance(v, float))) and not isinstance(v, bool) \
-            and (v > 0 or (key in _MAY_BE_ZERO and v == 0))
-
-    if default is None and key in _LISTS:
-        ok = value is None or (isinstance(value, list) and bool(value) and all(number(v, False) for v in value))
-        kind = "a non-empty list of positive numbers, or none"
-    elif default is None:
-        ok, kind = value is None or number(value, False), "a positive number or none"
-    elif isinstance(default, bool):
-        ok, kind = isinstance(value, bool), "true or false"
-    elif isinstance(default, list):
-        integer = all(isinstance(v, int) for v in default)
-        ok = isinstance(value, list) and bool(value) and all(number(v, integer) for v in value)
-        kind = f"a non-empty list of positive {'integers' if integer else 'numbers'}"
-    else:
-        integer = isinstance(default, int)
-        ok = number(value, integer)
-        kind = ("a non-negative " if key in _MAY_BE_ZERO else "a positive ") + ("integer" if integer else "number")
-    if not ok:
-        shown = f"{str(value).lower()} (a boolean)" if isinstance(value, bool) else repr(value)
-        raise ValueError(f"{where} must be {kind}, got {shown}")
-
-
-def resolve_params(name: str, params: dict | None = None) -> dict:
-    """The scenario's parameters with defaults filled in; unknown keys and bad values are errors."""
-    defaults = SCENARIOS.get(name)[0]
-    params = dict(params or {})
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        raise ValueError(f"scenario {name}: unknown parameter(s) {unknown}; known: {sorted(defaults)}")
-    for key, value in params.items():
-        _check_param(name, key, value, defaults[key])
-    out = {**defaults, **params}
-    for key in _LISTS:
-        if out.get(key) is not None:
-            out[key] = list(out[key])
-    return out
-
-
 def run_scenario(name: str, ctx: ScenarioContext, params: dict | None = None) -> dict:
     params = resolve_params(name, params)
     result = SCENARIOS.get(name)[1](ctx, params)
@@ -124,7 +75,7 @@ def candidate_pairs(request, n: int) -> tuple[list[tuple[str, str]], list[str]]:
     return [(request.context, c.text) for c in chosen], [c.id for c in chosen]
 
 
-def _serve_one(ctx: ScenarioContext, request, n: int) -> dict:
+def serve_one(ctx: ScenarioContext, request, n: int) -> dict:
     """Tokenize, score and rank one request; returns the part durations in ns."""
     pairs, ids = candidate_pairs(request, n)
     t0 = now_ns()
@@ -147,14 +98,17 @@ def _point(key: str, value, m: Measurement, pairs: int, requests: int = 1) -> di
 @register_scenario("single-stream", candidates=100)
 def single_stream(ctx: ScenarioContext, params: dict) -> dict:
     n = int(params["candidates"])
-    m = measure(lambda i: _serve_one(ctx, ctx.requests[i % len(ctx.requests)], n),
+    m = measure(lambda i: serve_one(ctx, ctx.requests[i % len(ctx.requests)], n),
                 ctx.session.synchronize, ctx.timing, distinct_inputs=len(ctx.requests))
     return {"samples_ms": m.samples_ms, "stats": summarize(m.samples_ms, n, 1), "parts_ms": m.parts_ms,
             "points": []}
 
 
 def _pair_pool(requests, need: int) -> list[tuple[str, str]]:
-    pool = [p for r in requests for p in r.pairs()]
+    """`need` pairs taken across requests (candidate 0 of every request, then candidate 1, ...), so
+    that a batch holds pairs of distinct requests as an offline job would, not one request's."""
+    longest = max((len(r.candidates) for r in requests), default=0)
+    pool = [(r.context, r.candidates[k].text) for k in range(longest) for r in requests if k < len(r.candidates)]
     if not pool:
         raise ValueError("no pairs in the requests")
     return [pool[i % len(pool)] for i in range(need)]
@@ -314,7 +268,7 @@ def sweep_candidates(ctx: ScenarioContext, params: dict) -> dict:
     timing = ctx.timing.scaled(min_samples=int(params["min_samples"]), min_seconds=float(params["min_seconds"]))
     points = []
     for n in params["values"]:
-        m = measure(lambda i, n=int(n): _serve_one(ctx, ctx.requests[i % len(ctx.requests)], n),
+        m = measure(lambda i, n=int(n): serve_one(ctx, ctx.requests[i % len(ctx.requests)], n),
                     ctx.session.synchronize, timing, distinct_inputs=len(ctx.requests))
         points.append(_point("value", int(n), m, int(n)))
     return _sweep_result(points, 100)

@@ -12,6 +12,7 @@ raw samples this returns.
 """
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
@@ -100,6 +101,20 @@ def measure(step: Callable[[int], dict | None], synchronize: Callable[[], None],
     result = Measurement()
     if warmup:
         result.warmup_ms = warm_up(step, synchronize, config, at_least=distinct_inputs)
+    # A collection inside the timed loop would land in one sample as a pause that is the harness's,
+    # not the model's: collect now, and none while timing.
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _timed_loop(step, synchronize, config, result)
+    finally:
+        if was_enabled:
+            gc.enable()
+    return result
+
+
+def _timed_loop(step, synchronize, config: TimingConfig, result: Measurement) -> None:
     samples, parts = result.samples_ms, result.parts_ms
     loop_start = now_ns()
     i = 0
@@ -119,7 +134,6 @@ def measure(step: Callable[[int], dict | None], synchronize: Callable[[], None],
         if i >= config.min_samples and elapsed >= config.min_seconds:
             break
     result.seconds = (now_ns() - loop_start) / 1e9
-    return result
 
 
 class _NullSession:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 
 from rankbench.compress.api import CompressContext, artifact_dir, compress, shape_of
-from rankbench.compress.config import MethodConfig
+from rankbench.compress.config import MethodConfig, Shape
 from rankbench.compress.registry import config_from_dict
 from rankbench.compress.artifact import ARTIFACT_FILE, Artifact
 
@@ -42,14 +42,20 @@ def parse_steps(steps: list) -> list[MethodConfig]:
 
 def validate_recipe(parent: Artifact, steps: list, ctx: CompressContext) -> list[MethodConfig]:
     """Parse and check a whole recipe without building anything; returns the step configs."""
+    return validate_steps(shape_of(parent), steps, ctx)
+
+
+def validate_steps(shape: Shape, steps: list, ctx: CompressContext | None = None) -> list[MethodConfig]:
+    """Check every step against the shape before it (format, layers, PEFT first) and, with a
+    context, against what it needs (data, the pre-trained base)."""
     configs = parse_steps(steps)
     if not configs:
         raise ValueError("a recipe needs at least one step")
-    shape = shape_of(parent)
     for index, config in enumerate(configs, 1):
         try:
             shape = config.plan(shape)
-            ctx.require(config)
+            if ctx is not None:
+                ctx.require(config)
         except ValueError as err:
             raise ValueError(f"step {index} ({config.method}): {err}") from None
     return configs

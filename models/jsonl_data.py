@@ -38,13 +38,13 @@ def _candidate(raw, path, line_no, k) -> Candidate:
     unknown = set(raw) - {"id", "text", "label"}
     if unknown:
         _fail(path, line_no, f"candidates[{k}] has unknown keys {sorted(unknown)}")
-    for key in ("id", "text"):
+    for key in ("id", "text", "label"):
         if key not in raw:
             _fail(path, line_no, f"candidates[{k}] lacks {key!r}")
     if not isinstance(raw["text"], str) or not raw["text"].strip():
         _fail(path, line_no, f"candidates[{k}].text must be a non-empty string")
-    label = raw.get("label", 0)
-    if label not in (0, 1) or isinstance(label, float):
+    label = raw["label"]
+    if isinstance(label, (bool, float)) or label not in (0, 1):
         _fail(path, line_no, f"candidates[{k}].label must be 0 or 1, got {label!r}")
     return Candidate(_id(raw["id"], path, line_no, f"candidates[{k}].id"), raw["text"], int(label))
 
@@ -82,8 +82,13 @@ def read_requests(path: str | Path, default_split: str = "test") -> dict[str, li
         raise FileNotFoundError(f"no such data file: {path}")
     out: dict[str, list[Request]] = {s: [] for s in SPLITS}
     seen: dict[str, int] = {}
-    with path.open(encoding="utf-8") as fh:
-        for line_no, text in enumerate(fh, start=1):
+    with path.open("rb") as fh:
+        for line_no, raw_line in enumerate(fh, start=1):
+            try:
+                text = raw_line.decode("utf-8")
+            except UnicodeDecodeError as err:
+                _fail(path, line_no, f"not UTF-8 text (byte {err.start + 1} of the line: {err.reason}); "
+                                     "save the file as UTF-8")
             if not text.strip():
                 continue
             split, req = parse_line(text, path, line_no, default_split)
@@ -99,10 +104,18 @@ def read_requests(path: str | Path, default_split: str = "test") -> dict[str, li
 def load(dataset: str | Path, seed: int = 0) -> RankingData:
     path = Path(dataset)
     if path.is_dir():
+        files = {split: path / f"{split}.jsonl" for split in SPLITS if (path / f"{split}.jsonl").is_file()}
+        if not files:
+            raise DataFormatError(f"{path}: a data folder needs train.jsonl, valid.jsonl or test.jsonl; "
+                                  "it has none of them")
         splits = {s: [] for s in SPLITS}
-        for split in SPLITS:
-            if (path / f"{split}.jsonl").is_file():
-                splits[split] = read_requests(path / f"{split}.jsonl", split)[split]
+        for split, file in files.items():
+            requests = read_requests(file, split)
+            other = [s for s in SPLITS if s != split and requests[s]]
+            if other:
+                raise DataFormatError(f"{file}: holds requests with split {other[0]!r}; in a folder the file "
+                                      "name sets the split (remove the split key or move the lines)")
+            splits[split] = requests[split]
     else:
         splits = read_requests(path)
     counts = Counter(c.id for r in splits["train"] for c in r.candidates if c.label)

@@ -6,6 +6,12 @@ block). With several positives in a request, NDCG is DCG/IDCG, HR@10 is the shar
 the top 10 and MRR uses the best-placed positive. AUC counts a tied (positive, negative) pair as 1/2.
 
     metrics = evaluate(scores_per_request, requests)        # {"ndcg@10": ..., "hr@10": ..., ...}
+    per = per_request(scores_per_request, requests)         # metric -> one value per request
+    fidelity = agreement(scores_per_request, teacher_scores) # spearman / top10_overlap per request
+
+Fidelity measures what compression changed over all candidates of a request, labels aside: the
+Spearman correlation of a variant's scores with the teacher's, and the share of the teacher's top 10
+that the variant also puts in its top 10.
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from rankbench.models.requests import Request
 
 K = 10
 METRICS = ("ndcg@10", "hr@10", "mrr", "auc")
+FIDELITY = ("spearman", "top10_overlap")
 
 
 def _positions(scores: np.ndarray, index: int) -> np.ndarray:
@@ -48,16 +55,67 @@ def request_metrics(scores, labels) -> dict[str, float]:
     return {"ndcg@10": float(dcg / idcg), "hr@10": hr, "mrr": mrr, "auc": auc}
 
 
-def evaluate(scores: list, requests: list[Request]) -> dict[str, float]:
-    """Mean of each metric over requests; `users` counts the requests scored."""
+def per_request(scores: list, requests: list[Request]) -> dict[str, np.ndarray]:
+    """metric -> its value on each request, in order."""
     if len(scores) != len(requests):
         raise ValueError(f"{len(scores)} score arrays for {len(requests)} requests")
     if not requests:
         raise ValueError("no requests to evaluate")
     per = [request_metrics(s, r.labels) for s, r in zip(scores, requests)]
-    out = {m: float(np.mean([p[m] for p in per])) for m in METRICS}
+    return {m: np.array([p[m] for p in per]) for m in METRICS}
+
+
+def evaluate(scores: list, requests: list[Request]) -> dict[str, float]:
+    """Mean of each metric over requests; `users` counts the requests scored."""
+    out = {m: float(values.mean()) for m, values in per_request(scores, requests).items()}
     out["users"] = len(requests)
     return out
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks with ties averaged (as scipy.stats.rankdata; numpy only, so GPU boxes need no scipy)."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return (ends - (counts - 1) / 2.0)[inverse.reshape(-1)]
+
+
+def spearman(a, b) -> float:
+    """Spearman correlation; nan when either side is constant."""
+    ra, rb = _ranks(np.asarray(a, np.float64)), _ranks(np.asarray(b, np.float64))
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    denom = np.sqrt((ra * ra).sum() * (rb * rb).sum())
+    return float((ra * rb).sum() / denom) if denom > 0 else float("nan")
+
+
+def top_k_overlap(scores, reference, k: int = K) -> float:
+    """Share of the reference's top k that `scores` also ranks in its top k (stable order on ties)."""
+    scores, reference = np.asarray(scores, np.float64), np.asarray(reference, np.float64)
+    k = min(k, scores.size)
+    if k == 0:
+        return 1.0
+    ours = set(np.argsort(-scores, kind="stable")[:k])
+    theirs = set(np.argsort(-reference, kind="stable")[:k])
+    return len(ours & theirs) / k
+
+
+def request_agreement(scores, reference) -> tuple[float, float]:
+    """(Spearman, top-10 overlap) of one request's scores with the reference's. Constant scores on
+    both sides agree perfectly; one constant side has Spearman 0."""
+    scores, reference = np.asarray(scores, np.float64), np.asarray(reference, np.float64)
+    if scores.shape != reference.shape:
+        raise ValueError(f"scores of shape {scores.shape} for a reference of shape {reference.shape}")
+    rho = spearman(scores, reference) if scores.size > 1 else 1.0
+    if np.isnan(rho):
+        rho = 1.0 if np.ptp(scores) == np.ptp(reference) == 0 else 0.0
+    return rho, top_k_overlap(scores, reference)
+
+
+def agreement(scores: list, reference: list) -> dict[str, np.ndarray]:
+    """Fidelity per request: "spearman" and "top10_overlap" of each request's scores with the reference's."""
+    if len(scores) != len(reference):
+        raise ValueError(f"{len(scores)} score arrays for {len(reference)} reference arrays")
+    pairs = [request_agreement(s, r) for s, r in zip(scores, reference)]
+    return {"spearman": np.array([p[0] for p in pairs]), "top10_overlap": np.array([p[1] for p in pairs])}
 
 
 def retention(metric: float, reference: float) -> float | None:

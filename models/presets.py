@@ -59,10 +59,13 @@ def _minilm_random(seed: int, max_length: int) -> BertRanker:
     return _random(config, seed, max_length)
 
 
+def _tiny_config() -> BertConfig:
+    return BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                      intermediate_size=64, max_position_embeddings=512, num_labels=1)
+
+
 def _tiny_random(seed: int, max_length: int) -> BertRanker:
-    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=512, num_labels=1)
-    return _random(config, seed, max_length)
+    return _random(_tiny_config(), seed, max_length)
 
 
 PRESETS = Registry("preset")
@@ -85,3 +88,19 @@ def load_ranker(name_or_path: str, seed: int = 0, max_length: int = DEFAULT_MAX_
         raise UnknownPreset(f"{path} is not a model folder (no config.json)")
     torch.manual_seed(seed)
     return BertRanker(_quiet_from_pretrained(path), AutoTokenizer.from_pretrained(path), max_length)
+
+
+def base_layers(name_or_path: str) -> int | None:
+    """Encoder layers of a preset or model folder, from its config alone (no weights are loaded);
+    None when the folder has no readable config."""
+    if name_or_path == "tiny-random":
+        return _tiny_config().num_hidden_layers
+    if name_or_path in ("minilm-l6", "minilm-l6-random"):
+        return BertConfig.from_pretrained(minilm_path()).num_hidden_layers
+    config = Path(name_or_path) / "config.json"
+    if not config.is_file():
+        raise UnknownPreset(f"unknown preset or missing model folder {name_or_path!r}; "
+                            f"presets: {', '.join(PRESETS.names())}")
+    import json
+
+    return json.loads(config.read_text()).get("num_hidden_layers")

@@ -104,8 +104,8 @@ def pareto(results: dict, decision) -> str | None:
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 4.2))
-    for i, backend in enumerate(_order(results, "backend")):
-        ok = [k for c, k in cands if k.backend == backend and c["status"] == "ok"]
+    for i, backend in enumerate(dict.fromkeys(k.serving for _, k in cands)):
+        ok = [k for c, k in cands if k.serving == backend and c["status"] == "ok"]
         if not ok:
             continue
         st = style(i)
@@ -129,9 +129,9 @@ def pareto(results: dict, decision) -> str | None:
     if constraints.p99_ms is not None:
         ax.axvline(constraints.p99_ms, color="black", linestyle="--", linewidth=1,
                    label=f"SLA p99 = {constraints.p99_ms:g} ms")
-    from rankbench.reports.select import teacher_ndcg
+    from rankbench.reports.figures import teacher_accuracy
 
-    reference = teacher_ndcg(results)
+    reference = (teacher_accuracy(results) or {}).get("ndcg@10")
     if constraints.min_retention is not None and reference:
         ax.axhline(reference * constraints.min_retention, color="black", linestyle=":", linewidth=1,
                    label=f"retention {constraints.min_retention:g} x teacher")
@@ -159,10 +159,13 @@ def _log_x(ax, base: int = 10, axis: str = "x") -> None:
 
 
 def _per_backend(results: dict, scenario: str) -> dict[str, list[dict]]:
+    """Ok cells of a scenario by how they serve (backend and options): one panel each."""
+    from rankbench.reports.figures import serving
+
     out: dict[str, list[dict]] = {}
     for cell in results.get("cells", []):
         if cell["scenario"] == scenario and cell["status"] == "ok":
-            out.setdefault(cell["backend"], []).append(cell)
+            out.setdefault(serving(cell), []).append(cell)
     return out
 
 

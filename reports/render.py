@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from rankbench.common.files import atomic_write_text
-from rankbench.reports.select import Constraints, Decision, best_throughput, cell_stats, select, status_detail, variant_accuracy
+from rankbench.reports.constraints import Constraints
+from rankbench.reports.select import Decision, candidate, select, status_detail
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -49,39 +50,48 @@ def _role(decision: Decision, cell_id: str | None) -> tuple[str, str]:
 
 
 def table_rows(results: dict, decision: Decision) -> list[dict]:
-    """One row per variant x backend: latency of the decision's scenario, best throughput, accuracy, size."""
-    scenario = decision.constraints.scenario
-    pairs: dict[tuple[str, str], list[dict]] = {}
-    for cell in results.get("cells", []):
-        pairs.setdefault((cell["variant"], cell["backend"]), []).append(cell)
+    """One row per measured cell (unavailable cells are summarised apart): latency, speed-up against
+    the teacher, throughput, the cell's own accuracy with its intervals, size, and its role."""
     rows = []
-    for (variant, backend), cells in pairs.items():
-        main = next((c for c in cells if c["scenario"] == scenario), None)
-        shown = main or cells[0]
-        status = shown["status"]
-        stats = (cell_stats(shown) if status == "ok" else None) or {}
-        ndcg, retention = variant_accuracy(results, variant)
-        artifact = results.get("artifacts", {}).get(variant) or {}
-        tag, why = _role(decision, main["id"] if main else None)
-        detail = status_detail(shown) if status != "ok" else why
-        others = [f"{c['scenario']}: {status_detail(c)}" for c in cells
-                  if c is not shown and c["status"] != "ok" and status_detail(c) != status_detail(shown)]
-        rows.append({"variant": variant, "backend": backend, "status": status,
-                     "detail": "; ".join([detail, *others]).strip("; "), "tag": tag,
-                     "p50_ms": stats.get("p50_ms"), "p99_ms": stats.get("p99_ms"),
-                     "p99_reliable": stats.get("p99_reliable", True),
-                     "pairs_per_s": best_throughput(results, variant, backend) if status == "ok" else None,
-                     "ndcg": ndcg, "retention": retention, "params": artifact.get("params"),
-                     "bytes": artifact.get("bytes_on_disk")})
+    for cell in results.get("cells", []):
+        if cell["status"] == "unavailable":
+            continue
+        cand = candidate(results, cell)
+        tag, why = _role(decision, cell["id"])
+        stats = (cand.p50_ms, cand.p99_ms) if cell["status"] == "ok" else (None, None)
+        rows.append({"id": cell["id"], "variant": cell["variant"], "serving": cand.serving,
+                     "scenario": cell["scenario"], "status": cell["status"],
+                     "detail": status_detail(cell) if cell["status"] != "ok" else why, "tag": tag,
+                     "p50_ms": stats[0], "p99_ms": stats[1], "p99_reliable": cand.p99_reliable is not False,
+                     "speedup": cand.speedup if cell["status"] == "ok" else None,
+                     "pairs_per_s": cand.pairs_per_s if cell["status"] == "ok" else None,
+                     "ndcg": cand.ndcg, "ndcg_ci": cand.ndcg_ci, "retention": cand.retention,
+                     "retention_ci": cand.retention_ci, "fidelity": cand.fidelity, "fidelity_ci": cand.fidelity_ci,
+                     "scores_from": cand.scores_from, "bytes": cand.bytes,
+                     "params": (results.get("artifacts", {}).get(cell["variant"]) or {}).get("params")})
     return rows
+
+
+def unavailable_summary(results: dict) -> list[str]:
+    """The combinations that cannot run here, one line per reason."""
+    groups: dict[str, list[str]] = {}
+    for cell in results.get("cells", []):
+        if cell["status"] == "unavailable":
+            groups.setdefault(cell.get("reason") or "unavailable", []).append(cell["id"].rsplit("/", 1)[0])
+    lines = []
+    for why, ids in groups.items():
+        unique = list(dict.fromkeys(ids))
+        shown = ", ".join(unique[:4]) + (f" and {len(unique) - 4} more" if len(unique) > 4 else "")
+        lines.append(f"{why}: {shown}")
+    return lines
 
 
 def problems(results: dict) -> list[str]:
     """Cells that were not measured or do not count, grouped by reason (for the summary)."""
     groups: dict[str, list[str]] = {}
     for cell in results.get("cells", []):
-        if cell["status"] != "ok":
-            groups.setdefault(status_detail(cell), []).append(f"{cell['variant']}/{cell['backend']}/{cell['scenario']}")
+        if cell["status"] not in ("ok", "unavailable"):
+            groups.setdefault(status_detail(cell), []).append(cell["id"])
     return [f"{', '.join(ids[:4])}{f' and {len(ids) - 4} more' if len(ids) > 4 else ''}: {why}"
             for why, ids in groups.items()]
 
@@ -126,6 +136,7 @@ def context(results: dict, decision: Decision, source: str | None = None) -> dic
             "plots": {k: v for k, v in plot_svgs.items() if v},
             "artifacts": {name: _with_schema_keys(a, artifact_defn) for name, a in results.get("artifacts", {}).items()},
             "baselines": results.get("baselines", {}), "problems": problems(results),
+            "unavailable": unavailable_summary(results),
             "statuses": sorted({c["status"] for c in results.get("cells", [])})}
 
 

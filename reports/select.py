@@ -1,22 +1,25 @@
-"""Choose the variant and backend to deploy: feasible cells -> Pareto set -> one pick by the objective.
+"""Choose the cell to deploy: feasible cells -> Pareto set -> one pick by the objective.
 
-    from rankbench.reports.select import Constraints, select
-    decision = select(results, Constraints(p99_ms=50, min_retention=0.99))
-    decision.choice          # a Candidate (variant, backend, p99_ms, ndcg, ...) or None
+    from rankbench.reports.select import select
+    decision = select(results, Constraints(p99_ms=50, min_retention=0.99, confidence=0.95))
+    decision.choice          # a Candidate (cell id, variant, serving, p99_ms, ndcg, ...) or None
     decision.to_dict()       # what decision.json holds
 
-Rules, in order, for every cell of the run:
+A cell is one variant served one way (backend with all its options) in one scenario, named by its
+canonical id. Rules, in order, for every cell of the run:
 1. Only cells of the selected scenario (and backend, when one is asked for) are candidates.
 2. A cell must have status "ok" (invalid = failed parity, unavailable, failed are rejected with their
-   reason), latency statistics and an NDCG@10 for its variant.
-3. Constraints: p99 <= p99_ms, retention (NDCG@10 / the teacher's) >= min_retention, bytes on disk
-   <= max_bytes. A constraint that is set but cannot be checked (no retention, no size) rejects.
+   reason), latency statistics and its own NDCG@10.
+3. Constraints: p99 <= p99_ms; retention (NDCG@10 / the teacher's, same requests) >= min_retention
+   and fidelity (Spearman with the teacher's scores) >= min_fidelity, on the lower end of the
+   interval when `confidence` is set; bytes on disk <= max_bytes. A constraint that is set but cannot
+   be checked rejects.
 4. Pareto set of the feasible cells over (p99 lower, NDCG@10 higher, bytes lower; unknown bytes count
-   as the worst). A cell is dominated when another is at least as good on all three and strictly
-   better on one; cells equal on all three do not dominate each other, so ties all stay in the set.
+   as the worst). Cells equal on all three do not dominate each other.
 5. The objective picks one from the Pareto set (throughput: highest pairs/s, p99: lowest, bytes:
-   smallest, ndcg: highest); ties on the objective break by p99, then NDCG@10, then bytes, then id.
+   smallest, ndcg: highest); ties break by p99, then NDCG@10, then bytes, then id.
 Every cell not chosen gets a Rejection saying which rule removed it and, where a cell beat it, which.
+The decision also says whether the choice's retention holds at 95% confidence.
 """
 from __future__ import annotations
 
@@ -24,69 +27,12 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rankbench.bench.scenarios import scenario_names
 from rankbench.common.files import atomic_write_json
-from rankbench.common.typed import from_dict
-from rankbench.models.metrics import retention as retention_ratio
+from rankbench.reports.constraints import Constraints
+from rankbench.reports.figures import accuracy_figures, best_throughput, cell_stats, serving, speedup
 
-OBJECTIVES = ("throughput", "p99", "bytes", "ndcg")
-DEFAULT_SCENARIO = "single-stream"
-DEFAULT_MIN_RETENTION = 0.99
 CLOSEST_MISSES = 3
-
-
-@dataclass(frozen=True)
-class Constraints:
-    """What a deployment must meet and how to pick among the cells that meet it."""
-
-    p99_ms: float | None = None          # SLA on single-request p99 latency; None = no limit
-    min_retention: float | None = DEFAULT_MIN_RETENTION  # NDCG@10 / teacher's NDCG@10
-    max_bytes: int | None = None         # model size on disk
-    objective: str = "throughput"        # how to pick one cell from the Pareto set
-    scenario: str = DEFAULT_SCENARIO     # whose latency counts
-    backend: str | None = None           # restrict to one backend
-
-    def __post_init__(self):
-        if self.scenario not in scenario_names():
-            raise ValueError(f"scenario must be one of {', '.join(scenario_names())}, got {self.scenario!r}")
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
-        if self.p99_ms is not None and not self.p99_ms > 0:
-            raise ValueError(f"p99_ms must be > 0, got {self.p99_ms}")
-        if self.min_retention is not None and not 0 <= self.min_retention <= 2:
-            raise ValueError(f"min_retention is a ratio such as 0.99, got {self.min_retention}")
-        if self.max_bytes is not None and not self.max_bytes > 0:
-            raise ValueError(f"max_bytes must be > 0, got {self.max_bytes}")
-
-    @classmethod
-    def from_dict(cls, data: dict | None, where: str = "constraints") -> "Constraints":
-        return from_dict(cls, dict(data or {}), where)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def merged(self, **overrides) -> "Constraints":
-        """A copy with every override that is not None applied (CLI flags over the run's constraints)."""
-        data = self.to_dict()
-        data.update({k: v for k, v in overrides.items() if v is not None})
-        return Constraints.from_dict(data)
-
-    @classmethod
-    def for_run(cls, results: dict, **overrides) -> "Constraints":
-        """The run's own constraints (results.run.constraints) with overrides on top, else defaults."""
-        return cls.from_dict(results.get("run", {}).get("constraints")).merged(**overrides)
-
-    def describe(self) -> str:
-        parts = [f"scenario {self.scenario}"]
-        if self.p99_ms is not None:
-            parts.append(f"p99 <= {self.p99_ms:g} ms")
-        if self.min_retention is not None:
-            parts.append(f"retention >= {self.min_retention:g}")
-        if self.max_bytes is not None:
-            parts.append(f"size <= {self.max_bytes / 1e6:.1f} MB")
-        if self.backend:
-            parts.append(f"backend {self.backend}")
-        return ", ".join(parts) + f"; objective: {self.objective}"
+CLAIM_CONFIDENCE = 0.95
 
 
 @dataclass(frozen=True)
@@ -96,14 +42,21 @@ class Candidate:
     cell_id: str
     variant: str
     backend: str
+    serving: str                 # backend and its options, e.g. "torch:fp16+cuda_graphs"
     scenario: str
     p50_ms: float | None
     p99_ms: float | None
     p99_reliable: bool | None
     ndcg: float | None
+    ndcg_ci: list | None
     retention: float | None
+    retention_ci: list | None
+    fidelity: float | None
+    fidelity_ci: list | None
     bytes: int | None
-    pairs_per_s: float | None    # best offline throughput of this variant on this backend, else the cell's
+    pairs_per_s: float | None    # best offline throughput of this variant served this way, else the cell's
+    speedup: float | None        # the teacher's PyTorch fp32 p50 / this cell's p50 (same scenario)
+    scores_from: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -115,7 +68,7 @@ class Rejection:
     variant: str
     backend: str
     scenario: str
-    reason: str              # scenario | backend | status | no-latency | no-accuracy | p99 | retention | bytes | dominated | objective
+    reason: str              # scenario | backend | status | no-latency | no-accuracy | p99 | retention | fidelity | bytes | dominated | objective
     detail: str              # one readable sentence
     by: str | None = None    # the cell that dominates or beats it
     miss: float | None = None  # how far outside the constraints (relative), for closest misses
@@ -132,11 +85,19 @@ class Decision:
     pareto: list[Candidate] = field(default_factory=list)
     feasible: list[Candidate] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    claims: dict = field(default_factory=dict)  # what the choice's intervals prove
+    confirmation: list = field(default_factory=list)  # re-measured p99s (rankbench.bench.confirm)
 
     @property
     def closest_misses(self) -> list[Rejection]:
         misses = [r for r in self.rejected if r.miss is not None]
         return sorted(misses, key=lambda r: (r.miss, r.cell_id))[:CLOSEST_MISSES]
+
+    @property
+    def runner_up(self) -> Candidate | None:
+        """The best feasible cell after the choice, by the same objective."""
+        others = [c for c in self.feasible if self.choice is None or c.cell_id != self.choice.cell_id]
+        return min(others, key=objective_key(self.constraints.objective)) if others else None
 
     def rejection(self, cell_id: str) -> Rejection | None:
         return next((r for r in self.rejected if r.cell_id == cell_id), None)
@@ -144,65 +105,25 @@ class Decision:
     def to_dict(self) -> dict:
         return {"constraints": self.constraints.to_dict(),
                 "choice": self.choice.to_dict() if self.choice else None,
-                "why": self.why,
+                "why": self.why, "claims": self.claims, "confirmation": self.confirmation,
+                "runner_up": self.runner_up.to_dict() if self.runner_up else None,
                 "pareto": [c.to_dict() for c in self.pareto],
                 "feasible": [c.cell_id for c in self.feasible],
                 "rejected": [r.to_dict() for r in self.rejected],
                 "closest_misses": [r.to_dict() for r in self.closest_misses]}
 
 
-# --- figures of a cell ------------------------------------------------------------------------
-def cell_stats(cell: dict) -> dict | None:
-    """The cell's latency statistics: as written from its raw samples, or summarized from them now."""
-    if cell.get("stats"):
-        return cell["stats"]
-    if cell.get("samples_ms"):
-        from rankbench.bench.stats import summarize
-
-        return summarize(cell["samples_ms"])
-    return None
-
-
-def best_throughput(results: dict, variant: str, backend: str) -> float | None:
-    """Highest pairs/s of a variant on a backend: offline points first, any ok cell otherwise."""
-    best = None
-    for cell in results.get("cells", []):
-        if cell["variant"] != variant or cell["backend"] != backend or cell["status"] != "ok":
-            continue
-        pool = [p.get("stats") for p in cell.get("points", [])] if cell["scenario"] == "offline" else []
-        pool.append(cell.get("stats"))
-        for stats in pool:
-            value = (stats or {}).get("pairs_per_s")
-            if value is not None and (best is None or value > best):
-                best = value
-    return best
-
-
-def teacher_ndcg(results: dict) -> float | None:
-    teacher = results.get("run", {}).get("teacher")
-    accuracy = (results.get("artifacts", {}).get(teacher) or {}).get("accuracy") or {}
-    return accuracy.get("ndcg@10")
-
-
-def variant_accuracy(results: dict, variant: str) -> tuple[float | None, float | None]:
-    """(NDCG@10, retention against the run's teacher) of a variant; retention as recorded otherwise."""
-    accuracy = (results.get("artifacts", {}).get(variant) or {}).get("accuracy") or {}
-    ndcg = accuracy.get("ndcg@10")
-    reference = teacher_ndcg(results)
-    if ndcg is not None and reference:
-        return ndcg, retention_ratio(ndcg, reference)
-    return ndcg, accuracy.get("retention")
-
-
-def candidate(results: dict, cell: dict) -> Candidate:
+def candidate(results: dict, cell: dict, confidence: float | None = None) -> Candidate:
     stats = cell_stats(cell) or {}
-    ndcg, retention = variant_accuracy(results, cell["variant"])
+    acc = accuracy_figures(results, cell, confidence)
     artifact = results.get("artifacts", {}).get(cell["variant"]) or {}
-    return Candidate(cell_id=cell["id"], variant=cell["variant"], backend=cell["backend"],
+    return Candidate(cell_id=cell["id"], variant=cell["variant"], backend=cell["backend"], serving=serving(cell),
                      scenario=cell["scenario"], p50_ms=stats.get("p50_ms"), p99_ms=stats.get("p99_ms"),
-                     p99_reliable=stats.get("p99_reliable"), ndcg=ndcg, retention=retention,
-                     bytes=artifact.get("bytes_on_disk"),
-                     pairs_per_s=best_throughput(results, cell["variant"], cell["backend"]))
+                     p99_reliable=stats.get("p99_reliable"), ndcg=acc["ndcg"], ndcg_ci=acc["ndcg_ci"],
+                     retention=acc["retention"], retention_ci=acc["retention_ci"], fidelity=acc["fidelity"],
+                     fidelity_ci=acc["fidelity_ci"], bytes=artifact.get("bytes_on_disk"),
+                     pairs_per_s=best_throughput(results, cell), speedup=speedup(results, cell),
+                     scores_from=("per artifact (results v1)" if acc["per_artifact"] else acc["scores_from"]))
 
 
 # --- the rules ----------------------------------------------------------------------------------
@@ -226,9 +147,30 @@ def status_detail(cell: dict) -> str:
     return text
 
 
+def _accuracy_breaks(cand: Candidate, constraints: Constraints) -> tuple[list, str | None]:
+    """(broken accuracy constraints as (reason, detail, miss), or a reason they cannot be checked)."""
+    broken = []
+    for name, minimum, value, interval in (("retention", constraints.min_retention, cand.retention, cand.retention_ci),
+                                           ("fidelity", constraints.min_fidelity, cand.fidelity, cand.fidelity_ci)):
+        if minimum is None:
+            continue
+        if value is None:
+            return [], f"{name} unknown (no teacher scores on the same requests)"
+        if constraints.confidence is not None:
+            if not interval:
+                return [], f"{name} has no interval to check at {constraints.confidence:.0%}"
+            low = interval[0]
+            if low < minimum:
+                broken.append((name, f"{name} {value:.4f}, its {constraints.confidence:.0%} interval reaches "
+                                     f"{low:.4f} < {minimum:g}", (minimum - low) / abs(minimum or 1)))
+        elif value < minimum:
+            broken.append((name, f"{name} {value:.4f} < {minimum:g}", (minimum - value) / abs(minimum or 1)))
+    return broken, None
+
+
 def check_cell(results: dict, cell: dict, constraints: Constraints) -> tuple[Candidate, Rejection | None]:
     """The candidate for a cell, and why it is not feasible (None when it is)."""
-    cand = candidate(results, cell)
+    cand = candidate(results, cell, constraints.confidence)
     if cell["scenario"] != constraints.scenario:
         return cand, _reject(cand, "scenario", f"scenario {cell['scenario']}; selection uses {constraints.scenario}")
     if constraints.backend and cell["backend"] != constraints.backend:
@@ -238,17 +180,15 @@ def check_cell(results: dict, cell: dict, constraints: Constraints) -> tuple[Can
     if cand.p99_ms is None:
         return cand, _reject(cand, "no-latency", "no latency samples or statistics")
     if cand.ndcg is None:
-        return cand, _reject(cand, "no-accuracy", f"variant {cand.variant} has no NDCG@10")
+        return cand, _reject(cand, "no-accuracy", f"cell {cand.cell_id} has no NDCG@10 of its own")
     broken = []  # (reason, detail, relative miss)
     if constraints.p99_ms is not None and cand.p99_ms > constraints.p99_ms:
         broken.append(("p99", f"p99 {cand.p99_ms:.3g} ms > {constraints.p99_ms:g} ms",
                        cand.p99_ms / constraints.p99_ms - 1))
-    if constraints.min_retention is not None:
-        if cand.retention is None:
-            return cand, _reject(cand, "no-accuracy", "retention unknown (no teacher NDCG@10)")
-        if cand.retention < constraints.min_retention:
-            broken.append(("retention", f"retention {cand.retention:.4f} < {constraints.min_retention:g}",
-                           (constraints.min_retention - cand.retention) / constraints.min_retention))
+    accuracy_broken, unknown = _accuracy_breaks(cand, constraints)
+    if unknown:
+        return cand, _reject(cand, "no-accuracy", unknown)
+    broken += accuracy_broken
     if constraints.max_bytes is not None:
         if cand.bytes is None:
             return cand, _reject(cand, "bytes", "size on disk unknown")
@@ -289,17 +229,35 @@ def objective_key(objective: str):
     return lambda c: (primary(c), *_key(c), c.cell_id)
 
 
+def claims(results: dict, choice: Candidate, constraints: Constraints) -> dict:
+    """What the choice's accuracy intervals prove at 95% confidence."""
+    at = accuracy_figures(results, _cell(results, choice.cell_id), CLAIM_CONFIDENCE)
+    out = {"confidence": CLAIM_CONFIDENCE, "retention": at["retention"], "retention_ci": at["retention_ci"]}
+    if constraints.min_retention is not None:
+        out["retention_holds"] = bool(at["retention_ci"]) and at["retention_ci"][0] >= constraints.min_retention
+    if constraints.min_fidelity is not None:
+        out["fidelity_holds"] = bool(at["fidelity_ci"]) and at["fidelity_ci"][0] >= constraints.min_fidelity
+    return out
+
+
+def _cell(results: dict, cell_id: str) -> dict:
+    return next(c for c in results.get("cells", []) if c["id"] == cell_id)
+
+
 def _why(choice: Candidate, constraints: Constraints, n_pareto: int, n_feasible: int, n_cells: int) -> str:
     figures = f"p99 {choice.p99_ms:.3g} ms, NDCG@10 {choice.ndcg:.4f}"
     if choice.retention is not None:
-        figures += f" (retention {choice.retention:.3f})"
+        interval = f" [{choice.retention_ci[0]:.3f}, {choice.retention_ci[1]:.3f}]" if choice.retention_ci else ""
+        figures += f" (retention {choice.retention:.3f}{interval})"
+    if choice.speedup is not None:
+        figures += f", {choice.speedup:.2f}x the teacher's speed"
     if choice.bytes is not None:
         figures += f", {choice.bytes / 1e6:.1f} MB"
     if choice.pairs_per_s is not None:
         figures += f", {choice.pairs_per_s:,.0f} pairs/s"
     best_by = {"throughput": "the highest throughput", "p99": "the lowest p99", "bytes": "the smallest size",
                "ndcg": "the highest NDCG@10"}[constraints.objective]
-    return (f"{choice.variant} on {choice.backend}: {figures}. It meets {constraints.describe().split(';')[0]} "
+    return (f"{choice.variant} on {choice.serving}: {figures}. It meets {constraints.describe().split(';')[0]} "
             f"and has {best_by} of the {n_pareto} Pareto-optimal cells ({n_feasible} feasible of {n_cells} "
             f"{constraints.scenario} cells).")
 
@@ -315,11 +273,9 @@ def select(results: dict, constraints: Constraints | None = None) -> Decision:
         else:
             feasible.append(cand)
     if not feasible:
-        why = f"no cell meets {constraints.describe().split(';')[0]}"
-        decision = Decision(constraints, None, why, [], [], rejected)
-        misses = decision.closest_misses
-        if misses:
-            decision.why += "; closest: " + "; ".join(f"{m.variant} on {m.backend} ({m.detail})" for m in misses)
+        decision = Decision(constraints, None, f"no cell meets {constraints.describe().split(';')[0]}", [], [], rejected)
+        if decision.closest_misses:
+            decision.why += "; closest: " + "; ".join(f"{m.cell_id} ({m.detail})" for m in decision.closest_misses)
         return decision
     front, beaten = pareto_front(feasible)
     front.sort(key=lambda c: _key(c) + (c.cell_id,))
@@ -327,15 +283,14 @@ def select(results: dict, constraints: Constraints | None = None) -> Decision:
     for cand in feasible:
         if cand.cell_id in beaten:
             by = beaten[cand.cell_id]
-            rejected.append(_reject(cand, "dominated", f"dominated by {by.variant} on {by.backend} "
-                                    f"(p99 {by.p99_ms:.3g} vs {cand.p99_ms:.3g} ms, NDCG@10 {by.ndcg:.4f} vs "
-                                    f"{cand.ndcg:.4f})", by=by.cell_id))
+            rejected.append(_reject(cand, "dominated", f"dominated by {by.cell_id} (p99 {by.p99_ms:.3g} vs "
+                                    f"{cand.p99_ms:.3g} ms, NDCG@10 {by.ndcg:.4f} vs {cand.ndcg:.4f})", by=by.cell_id))
         elif cand is not choice:
-            rejected.append(_reject(cand, "objective", f"Pareto-optimal, but {choice.variant} on {choice.backend} "
-                                    f"is better on {constraints.objective}", by=choice.cell_id))
+            rejected.append(_reject(cand, "objective", f"Pareto-optimal, but {choice.cell_id} is better on "
+                                    f"{constraints.objective}", by=choice.cell_id))
     considered = sum(1 for c in results.get("cells", []) if c["scenario"] == constraints.scenario)
     why = _why(choice, constraints, len(front), len(feasible), considered)
-    return Decision(constraints, choice, why, front, feasible, rejected)
+    return Decision(constraints, choice, why, front, feasible, rejected, claims(results, choice, constraints))
 
 
 def write_decision(decision: Decision, out_dir: str | Path, source: str | None = None) -> Path:

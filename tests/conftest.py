@@ -31,3 +31,15 @@ def _isolated_cache(tmp_path, monkeypatch):
     real_root = movielens.cache_root()
     monkeypatch.setenv("RANKBENCH_DATA_CACHE", str(real_root / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="session")
+def tiny_artifact(tmp_path_factory):
+    """The tiny random ranker as an "hf" artifact, its classifier scaled so scores spread out."""
+    from rankbench.compress.artifact import Artifact
+    from rankbench.models.presets import load_ranker
+    from tests.bench.conftest import spread_head
+
+    ranker = load_ranker("tiny-random", max_length=64)
+    spread_head(ranker.model)
+    return Artifact.from_ranker(ranker, tmp_path_factory.mktemp("art") / "tiny", name="tiny")

@@ -16,12 +16,19 @@ backend's methods only. Adding a backend = one file `<name>_backend.py` in this 
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 
 import numpy as np
 
 from rankbench.bench.backends.options import BackendOptions
 from rankbench.common.registry import Registry
+
+
+def default_threads() -> int:
+    """CPU threads a session uses when its options give none: the run's setting (RANKBENCH_THREADS,
+    set by the runner), else the cores. Every backend and the tokenizer use the same number."""
+    return int(os.environ.get("RANKBENCH_THREADS") or os.cpu_count() or 1)
 
 
 class BackendUnavailable(RuntimeError):

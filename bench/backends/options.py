@@ -25,7 +25,7 @@ class BackendOptions:
 
     precision: str = "fp32"  # fp32 | fp16 | bf16 | int8 (fp16/bf16: torch on CUDA, xla; int8: tensorrt)
     device: str = "auto"  # auto | cpu | cuda | cuda:N | gpu | tpu (auto: the best device the backend has)
-    threads: int | None = None  # intra-op CPU threads (None: the library's default)
+    threads: int | None = None  # intra-op CPU threads (None: the run's count, by default the cores)
     compile: bool = False  # torch: torch.compile the model
     cuda_graphs: bool = False  # torch on CUDA: replay captured graphs for fixed (bucketed) shapes
     provider: str | None = None  # onnxruntime: cpu | cuda | tensorrt (None: cpu)

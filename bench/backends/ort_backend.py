@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rankbench.bench.backends.base import Backend, Session, register_backend
+from rankbench.bench.backends.base import Backend, Session, default_threads, register_backend
 from rankbench.bench.backends.options import BackendOptions
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
@@ -77,8 +77,8 @@ class OrtSession(Session):
 
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if options.threads:
-            so.intra_op_num_threads = options.threads
+        threads = options.threads or default_threads()
+        so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.log_severity_level = 3
@@ -90,7 +90,7 @@ class OrtSession(Session):
         self.inputs = [i.name for i in self.session.get_inputs()]
         used = self.session.get_providers()
         self.device = "cpu" if used[0] == "CPUExecutionProvider" else f"cuda ({used[0]})"
-        self.info = {"providers": used, "intra_op_threads": options.threads or "default (cores)",
+        self.info = {"providers": used, "threads": threads,
                      "inter_op_threads": 1, "onnx_file": str(path), "onnxruntime": ort.__version__}
 
     def run(self, batch: dict[str, np.ndarray]) -> np.ndarray:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rankbench.bench.backends.base import Backend, Session, pad_batch, register_backend
+from rankbench.bench.backends.base import Backend, Session, default_threads, pad_batch, register_backend
 from rankbench.bench.backends.options import BackendOptions
 
 
@@ -90,8 +90,7 @@ class TorchSession(Session):
         self.torch = torch
         self.options = options
         self._threads_before = torch.get_num_threads()
-        if options.threads:
-            torch.set_num_threads(options.threads)
+        torch.set_num_threads(options.threads or default_threads())
         ranker = artifact.torch_ranker()
         self.max_length = ranker.max_length
         dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[options.precision]

@@ -7,9 +7,12 @@ and matmuls in bf16, softmax and layer-norm statistics in fp32).
 """
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 
-from rankbench.bench.backends.base import Backend, Session, pad_batch, register_backend
+from rankbench.bench.backends.base import Backend, Session, default_threads, pad_batch, register_backend
 from rankbench.bench.backends.options import BackendOptions
 
 
@@ -45,7 +48,15 @@ class XlaBackend(Backend):
         return True, ""
 
     def prepare(self, artifact, options: BackendOptions) -> Session:
+        _xla_flags(options.threads or default_threads())
         return XlaSession(artifact, options)
+
+
+def _xla_flags(threads: int) -> None:
+    """One CPU thread for XLA when the run asks for one (only possible before jax first starts)."""
+    if threads == 1 and "jax" not in sys.modules:
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                                   " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1").strip()
 
 
 def load_state(folder) -> tuple[dict, object, int]:
@@ -79,7 +90,11 @@ class XlaSession(Session):
         self._fn = jax.jit(make_forward(static, dtype))
         self._last = None
         self.device = f"{self.dev.platform}:{self.dev.id} ({getattr(self.dev, 'device_kind', '?')})"
-        self.info = {"jax": jax.__version__, "platform": self.dev.platform, "compiled_shapes": []}
+        # XLA:CPU sizes its thread pool by the cores and offers no setting for N threads (jax issue
+        # 1539); only one thread can be asked for, before jax starts (XLA_FLAGS, see _xla_flags).
+        self.info = {"jax": jax.__version__, "platform": self.dev.platform, "compiled_shapes": [],
+                     "threads": 1 if "multi_thread_eigen=false" in os.environ.get("XLA_FLAGS", "")
+                     else os.cpu_count()}
 
     def run(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         rows, seq = batch["input_ids"].shape

@@ -5,7 +5,7 @@ import argparse
 
 from rankbench.bench.scenarios import scenario_names
 from rankbench.models.data import DataConfig
-from rankbench.reports.select import OBJECTIVES, Constraints
+from rankbench.reports.constraints import OBJECTIVES, Constraints
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,6 +70,11 @@ def add_constraint_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--p99-ms", type=float, help="SLA: highest acceptable p99 latency in ms")
     group.add_argument("--min-retention", type=float,
                        help="lowest acceptable NDCG@10 / teacher's NDCG@10 (default 0.99)")
+    group.add_argument("--min-fidelity", type=float,
+                       help="lowest acceptable mean Spearman of the scores with the teacher's")
+    group.add_argument("--confidence", type=float,
+                       help="accuracy constraints must hold on the lower end of the interval at this level, "
+                            "e.g. 0.95 (default: on the point estimates)")
     group.add_argument("--max-bytes", type=int, help="largest acceptable model size on disk, in bytes")
     group.add_argument("--objective", choices=OBJECTIVES, help="how to pick among the Pareto set (default throughput)")
     group.add_argument("--scenario", choices=scenario_names(), help="whose latency counts (default single-stream)")
@@ -78,5 +83,6 @@ def add_constraint_arguments(parser: argparse.ArgumentParser) -> None:
 
 def constraints_from_args(results: dict, args: argparse.Namespace) -> Constraints:
     return Constraints.for_run(results, p99_ms=args.p99_ms, min_retention=args.min_retention,
+                               min_fidelity=args.min_fidelity, confidence=args.confidence,
                                max_bytes=args.max_bytes, objective=args.objective, scenario=args.scenario,
                                backend=args.backend)

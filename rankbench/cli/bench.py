@@ -76,6 +76,12 @@ def main(args) -> int:
             raise ValueError(f"--{flag.replace('_', '-')} must be >= 1")
     backends = [b.strip() for b in (args.backends or ",".join(backend_names())).split(",") if b.strip()]
     scenarios = scenario_params(args)
+    from rankbench.bench.cells import backend_specs, scenario_specs
+
+    backend_specs(backends)  # bad names, options and parameters fail here, before any work
+    scenario_specs(scenarios, args.p99_ms)
+    if args.p99_ms is not None and not args.p99_ms > 0:
+        raise ValueError(f"--p99-ms must be > 0, got {args.p99_ms:g}")
     timing = TimingConfig(min_samples=args.min_samples, min_seconds=args.min_seconds,
                           max_seconds=max(args.max_seconds, args.min_seconds))
     if args.preset:

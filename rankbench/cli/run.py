@@ -11,7 +11,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-users", type=int, metavar="N",
                         help="score N test users for accuracy instead of the file's run.eval_users (variants "
                              "and cells already measured are reused; only the missing users are scored)")
-    parser.add_argument("--check", action="store_true", help="only validate the experiment file")
+    parser.add_argument("--check", action="store_true",
+                        help="only validate the experiment file and every recipe against the teacher's shape "
+                             "(builds nothing)")
 
 
 def main(args) -> int:
@@ -22,5 +24,5 @@ def main(args) -> int:
         print(f"{args.experiment}: ok ({len(exp.variants)} variants, {len(exp.backends)} backends, "
               f"{len(exp.scenarios)} scenarios)")
         return 0
-    run_experiment(args.experiment, args.out, args.retry_failed, args.eval_users)
-    return 0
+    _results, code = run_experiment(args.experiment, args.out, args.retry_failed, args.eval_users)
+    return code

@@ -30,13 +30,18 @@ def main(args: argparse.Namespace) -> int:
     if decision.choice is None:
         print("nothing feasible. Closest misses:")
         for miss in decision.closest_misses:
-            print(f"  {miss.variant} on {miss.backend} ({miss.scenario}): {miss.detail}")
+            print(f"  {miss.cell_id}: {miss.detail}")
         if not decision.closest_misses:
             reasons = sorted({r.reason for r in decision.rejected})
             print(f"  none comes close: every cell was rejected for {', '.join(reasons) or 'lack of cells'}")
         print(f"wrote {path}")
         return EXIT_NOTHING_FEASIBLE
     print(f"choice: {decision.why}")
-    print("Pareto set: " + ", ".join(f"{c.variant}/{c.backend}" for c in decision.pareto))
+    holds = decision.claims.get("retention_holds")
+    if holds is not None:
+        interval = decision.claims.get("retention_ci") or [float("nan")] * 2
+        print(f"retention at 95% confidence: [{interval[0]:.3f}, {interval[1]:.3f}] -> the retention claim "
+              f"{'holds' if holds else 'is NOT proven'} (>= {decision.constraints.min_retention:g})")
+    print("Pareto set: " + ", ".join(c.cell_id for c in decision.pareto))
     print(f"wrote {path}")
     return 0

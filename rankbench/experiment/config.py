@@ -1,6 +1,7 @@
 """The experiment file (TOML): typed, validated up front, every error naming the file and the key.
 
-    [run]          name, out_dir, eval_users, parity_requests, latency_requests, seed
+    [run]          name, out_dir, eval_users, parity_requests, latency_requests, seed, threads,
+                   confirm_samples
     [data]         any rankbench.models.data.DataConfig field
     [teacher]      base, max_length; [teacher.train] any rankbench.models.train.TrainConfig field
     [[variants]]   name = "...", steps = [{method = "distill", layers = 3}, ...]  (compression methods)
@@ -38,11 +39,19 @@ class RunSection:
     parity_requests: int = 8  # requests compared against torch fp32 per cell
     latency_requests: int = 50  # distinct real requests the latency scenarios cycle through
     seed: int = 0
+    threads: int | None = None  # CPU threads for every backend and the tokenizer (default: the cores)
+    # The chosen cell and the runner-up are measured again with this many samples (662: a p99 that
+    # holds at 99% confidence, the MLPerf rule); 0 skips the confirmation.
+    confirm_samples: int = 662
 
     def __post_init__(self):
         for key in ("eval_users", "parity_requests", "latency_requests"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be >= 1, got {self.threads}")
+        if self.confirm_samples < 0:
+            raise ValueError(f"confirm_samples must be >= 0 (0: no confirmation), got {self.confirm_samples}")
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,7 @@ def _check_options(items: list[dict], where: str, check, variants: dict) -> list
 
 
 def _scenario_check(name: str, params: dict) -> None:
-    from rankbench.bench.scenarios import resolve_params
+    from rankbench.bench.scenario_params import resolve_params
 
     if "sla_p99_ms" in params:
         raise ValueError("the server SLA is [constraints] p99_ms (one SLA per run); remove sla_p99_ms here")
@@ -126,7 +135,7 @@ def load_experiment(path: str | Path, backends=None, scenarios=None) -> Experime
     from rankbench.bench.timing import TimingConfig
     from rankbench.models.data import DataConfig
     from rankbench.models.teacher import TeacherConfig
-    from rankbench.reports.select import Constraints
+    from rankbench.reports.constraints import Constraints
 
     path = Path(path)
     raw = _read_toml(path)

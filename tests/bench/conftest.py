@@ -37,16 +37,6 @@ def spread_head(model) -> None:
 
 
 @pytest.fixture(scope="session")
-def tiny_artifact(tmp_path_factory):
-    from rankbench.compress.artifact import Artifact
-    from rankbench.models.presets import load_ranker
-
-    ranker = load_ranker("tiny-random", max_length=64)
-    spread_head(ranker.model)
-    return Artifact.from_ranker(ranker, tmp_path_factory.mktemp("art") / "tiny", name="tiny")
-
-
-@pytest.fixture(scope="session")
 def requests_():
     return make_requests()
 

@@ -31,9 +31,9 @@ def test_p99_reliability_follows_the_mlperf_rule():
         summarize([])
 
 
-def _minimal_results() -> dict:
+def _minimal_results(version: int = 2) -> dict:
     stats = summarize([1.0, 2.0, 3.0], 10)
-    return {"schema_version": 1, "run": {"name": "t", "created": "2025-01-01T00:00:00+00:00"},
+    return {"schema_version": version, "run": {"name": "t", "created": "2025-01-01T00:00:00+00:00"},
             "environment": {"cpu": "x", "cores": 2, "python": "3.11", "libraries": {}},
             "artifacts": {"tiny": {"name": "tiny", "format": "hf"}},
             "cells": [{"id": "tiny/torch/single-stream", "variant": "tiny", "backend": "torch",
@@ -44,6 +44,22 @@ def _minimal_results() -> dict:
 def test_valid_results_round_trip(tmp_path):
     path = write_results(tmp_path / "results.json", _minimal_results())
     assert read_results(path)["cells"][0]["stats"]["n"] == 3
+
+
+def test_version_1_is_read_as_2_without_per_cell_accuracy(tmp_path):
+    old = _minimal_results(version=1)
+    old["artifacts"]["tiny"]["accuracy"] = {"ndcg@10": 0.3, "users": 10, "backend": "torch"}
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(old))
+    results = read_results(path)
+    assert results["schema_version"] == 2 and results["upgraded_from"] == 1
+    assert results["cells"][0]["accuracy"] is None  # v1 had no per-cell accuracy: none is invented
+    from rankbench.reports.figures import cell_accuracy
+
+    assert cell_accuracy(results, results["cells"][0])["per_artifact"] is True
+    path.write_text(json.dumps({**old, "schema_version": 7}))
+    with pytest.raises(ResultsError, match="schema_version 7; this rankbench reads versions 1, 2"):
+        read_results(path)
 
 
 def test_corrupted_results_fail_with_a_clear_message(tmp_path):

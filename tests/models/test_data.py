@@ -79,7 +79,12 @@ def test_jsonl_round_trip(tmp_path, tiny_data):
     (_line(context=3), "'context' must be a string"),
     (_line(candidates=[{"id": "1", "text": "x", "label": 1}]), "at least 2"),
     (_line(candidates=[{"id": "1", "text": "x", "label": 2}, {"id": "2", "text": "y"}]), "label must be 0 or 1"),
-    (_line(candidates=[{"id": "1", "text": "x"}, {"id": "2", "text": "y"}]), "at least one candidate with label 1"),
+    (_line(candidates=[{"id": "1", "text": "x", "label": 0}, {"id": "2", "text": "y", "label": 0}]),
+     "at least one candidate with label 1"),
+    # A candidate without a label is not a negative by default: it is a mistake.
+    (_line(candidates=[{"id": "1", "text": "x", "label": 1}, {"id": "2", "text": "y"}]), "candidates[1] lacks 'label'"),
+    (_line(candidates=[{"id": "1", "text": "x", "label": True}, {"id": "2", "text": "y", "label": 0}]),
+     "label must be 0 or 1"),
     (_line(extra=1), "unknown keys"),
     (_line(split="dev"), "'split' must be one of"),
     ('{"context": "c", "candidates": []}', "missing 'id'"),
@@ -99,6 +104,24 @@ def test_jsonl_duplicate_ids_and_missing_file(tmp_path):
         read_requests(path)
     with pytest.raises(FileNotFoundError):
         read_requests(tmp_path / "nope.jsonl")
+
+
+def test_jsonl_that_is_not_utf8_names_the_file_and_line(tmp_path):
+    path = tmp_path / "latin.jsonl"
+    path.write_bytes(_line(id="ok").encode() + b"\n" + _line(context="caf\u00e9").encode("utf-8").replace(
+        "caf\\u00e9".encode(), "caf\u00e9".encode("latin-1")) + b"\n")
+    with pytest.raises(DataFormatError) as err:
+        read_requests(path)
+    assert f"{path}:2: not UTF-8" in str(err.value)
+
+
+def test_a_data_folder_needs_a_split_file(tmp_path):
+    (tmp_path / "requests.jsonl").write_text(_line() + "\n")  # not a split name
+    with pytest.raises(DataFormatError, match="needs train.jsonl, valid.jsonl or test.jsonl"):
+        load_data(DataConfig(dataset=str(tmp_path)))
+    (tmp_path / "test.jsonl").write_text(_line(split="train") + "\n")
+    with pytest.raises(DataFormatError, match="test.jsonl: holds requests with split 'train'"):
+        load_data(DataConfig(dataset=str(tmp_path)))
 
 
 def test_jsonl_folder_splits(tmp_path, tiny_data):

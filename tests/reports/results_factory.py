@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rankbench.bench.stats import summarize
+from rankbench.bench.stats import mean_ci, paired_ratio_ci, summarize
 
 ENV = {"cpu": "AMD EPYC (test)", "cores": 2, "memory_gb": 24.0, "gpu": None, "gpu_driver": None,
        "python": "3.11.2", "platform": "Linux-test", "hostname": "ci", "threads": {"torch_intra_op": 2},
@@ -35,6 +35,31 @@ RATES_RPS = (5.0, 10.0, 20.0)
 PAIRS_PER_REQUEST = 100
 
 
+EVAL_REQUESTS = 60
+# One shared per-request pattern (what the requests have in common): every variant's per-request
+# NDCG@10 is it plus the variant's level, so retention intervals are paired as in a real run.
+_PATTERN = np.clip(np.random.default_rng(7).normal(0.0, 0.25, EVAL_REQUESTS), -0.3, 0.5)
+_PATTERN -= _PATTERN.mean()
+
+
+def accuracy_block(ndcg: float, teacher_ndcg: float | None, fidelity: float = 0.97, noise_seed: int = 0) -> dict:
+    """A schema-valid accuracy object with per-request values whose mean is `ndcg`."""
+    jitter = np.random.default_rng(noise_seed).normal(0.0, 0.02, EVAL_REQUESTS) if noise_seed else 0.0
+    per = np.clip(ndcg + _PATTERN + jitter, 0.0, 1.0)
+    per += ndcg - per.mean()
+    out = {"ndcg@10": float(per.mean()), "hr@10": min(1.0, ndcg * 1.8), "mrr": ndcg * 0.9, "auc": 0.85,
+           "users": EVAL_REQUESTS, "ci": {"ndcg@10": mean_ci(per)}, "retention": None, "retention_ci": None,
+           "fidelity": {"spearman": fidelity, "top10_overlap": fidelity - 0.1,
+                        "ci": {"spearman": [fidelity - 0.01, min(1.0, fidelity + 0.01)]}},
+           "per_request": {"ndcg@10": [float(v) for v in per], "spearman": [fidelity] * EVAL_REQUESTS},
+           "scores_from": "this cell's own session"}
+    if teacher_ndcg:
+        teacher_per = np.clip(teacher_ndcg + _PATTERN, 0.0, 1.0)
+        teacher_per += teacher_ndcg - teacher_per.mean()
+        out["retention"], out["retention_ci"] = paired_ratio_ci(per, teacher_per)
+    return out
+
+
 def draw(rng: np.random.Generator, median_ms: float, n: int, sigma: float = 0.12) -> list[float]:
     return [round(float(x), 4) for x in median_ms * rng.lognormal(0.0, sigma, size=n)]
 
@@ -43,8 +68,7 @@ def artifact(name: str, ndcg: float | None, params: int | None = 1_000_000, byte
              recipe: list | None = None, **extra) -> dict:
     out = {"name": name, "format": "onnx" if "int8" in name else "hf-torch", "path": f"runs/x/artifacts/{name}",
            "hash": f"h-{name}", "recipe": recipe or [], "params": params, "bytes_on_disk": bytes_on_disk,
-           "notes": [], "accuracy": None if ndcg is None else
-           {"ndcg@10": ndcg, "hr@10": min(1.0, ndcg * 1.8), "mrr": ndcg * 0.9, "auc": 0.85, "users": 200}}
+           "notes": [], "accuracy": None if ndcg is None else accuracy_block(ndcg, None, fidelity=1.0)}
     out.update(extra)
     return out
 
@@ -54,6 +78,7 @@ def cell(variant: str, backend: str, p99: float | None = None, p50: float | None
          pairs_per_s: float | None = None, **extra) -> dict:
     """A cell; its stats come from `samples` when given, else from the figures given."""
     out = {"id": f"{variant}/{backend}/{scenario}", "variant": variant, "backend": backend, "scenario": scenario,
+           "backend_options": {},
            "status": status, "reason": None, "parity": {"passed": True, "max_abs_diff": 1e-6, "spearman": 1.0,
                                                          "top10_overlap": 1.0, "requests": 20}}
     if samples is not None:
@@ -69,11 +94,33 @@ def cell(variant: str, backend: str, p99: float | None = None, p50: float | None
     return out
 
 
+def with_cell_accuracy(artifacts: dict, cells: list, teacher: str | None) -> None:
+    """Give every ok cell without one an accuracy of its own: its artifact's level, paired with the
+    teacher's (retention) as a run computes it; the teacher's artifact gets retention 1."""
+    teacher_ndcg = ((artifacts.get(teacher) or {}).get("accuracy") or {}).get("ndcg@10") if teacher else None
+    for name, art in artifacts.items():
+        if art.get("accuracy") and teacher_ndcg:
+            art["accuracy"] = accuracy_block(art["accuracy"]["ndcg@10"], teacher_ndcg,
+                                             fidelity=1.0 if name == teacher else 0.97)
+    for c in cells:
+        if c["status"] == "ok" and "accuracy" not in c:
+            art = artifacts.get(c["variant"]) or {}
+            ndcg = (art.get("accuracy") or {}).get("ndcg@10")
+            c["accuracy"] = None if ndcg is None else accuracy_block(
+                ndcg, teacher_ndcg, fidelity=1.0 if c["variant"] == teacher else 0.97)
+        c.setdefault("accuracy", None)
+
+
+def run_section(name: str, teacher: str | None, constraints: dict | None, **extra) -> dict:
+    return {"name": name, "created": "2026-01-01T00:00:00Z", "teacher": teacher, "constraints": constraints,
+            "eval_users": EVAL_REQUESTS, "eval_requests": [f"u{i}:test#k" for i in range(EVAL_REQUESTS)],
+            "confidence": 0.95, "threads": 2, "notes": [], **extra}
+
+
 def hand_results(artifacts: dict, cells: list, teacher: str | None = "teacher", constraints: dict | None = None,
                  env: dict | None = None) -> dict:
-    return {"schema_version": 1,
-            "run": {"name": "hand-made", "created": "2026-01-01T00:00:00Z", "teacher": teacher,
-                    "constraints": constraints, "eval_users": 200, "notes": []},
+    with_cell_accuracy(artifacts, cells, teacher)
+    return {"schema_version": 2, "run": run_section("hand-made", teacher, constraints),
             "environment": dict(env or ENV), "artifacts": artifacts, "cells": cells}
 
 
@@ -87,7 +134,6 @@ def sample_results(seed: int = 0, n: int = 700, slowdown: dict | None = None, co
                                 flops_per_pair=2.9e9 * factor,
                                 notes=["teacher: fine-tuned MiniLM-L6"] if name == "teacher" else [])
                  for name, (ndcg, params, size, factor, recipe) in VARIANTS.items()}
-    artifacts["teacher"]["accuracy"]["retention"] = 1.0
     cells = []
     for variant, (_, _, _, factor, _) in VARIANTS.items():
         for backend, backend_factor in BACKENDS.items():
@@ -125,11 +171,12 @@ def sample_results(seed: int = 0, n: int = 700, slowdown: dict | None = None, co
     for variant in VARIANTS:
         cells.append(cell(variant, "tensorrt", scenario="single-stream", status="unavailable", parity=None,
                           reason="backend unavailable: tensorrt needs an NVIDIA GPU (none found)"))
-    run = {"name": "sample", "created": "2026-01-01T12:00:00Z", "teacher": "teacher", "eval_users": 200,
-           "constraints": constraints, "experiment": {"name": "sample", "dataset": "ml-100k"},
-           "notes": ["synthetic results for tests"]}
-    return {"schema_version": 1, "run": run, "environment": dict(ENV), "artifacts": artifacts,
-            "baselines": {"popularity": {"ndcg@10": 0.234, "hr@10": 0.417}}, "cells": cells}
+    with_cell_accuracy(artifacts, cells, "teacher")
+    run = run_section("sample", "teacher", constraints, experiment={"name": "sample", "dataset": "ml-100k"},
+                      notes=["synthetic results for tests"])
+    return {"schema_version": 2, "run": run, "environment": dict(ENV), "artifacts": artifacts,
+            "baselines": {"popularity": accuracy_block(0.234, VARIANTS["teacher"][0], fidelity=0.3)},
+            "cells": cells}
 
 
 def subset(results: dict, variants: set[str], scenarios: set[str] = frozenset({"single-stream"})) -> dict:

@@ -21,18 +21,22 @@ def test_verdict_comes_first_then_environment_then_table(rendered):
     assert "p99 &lt;= 50 ms" in verdict  # the SLA from run.constraints, escaped
 
 
-def test_table_has_every_variant_backend_row_with_reasons(rendered, sample):
+def test_table_has_one_row_per_measured_cell_and_summarises_the_rest(rendered, sample):
     html, _ = rendered
-    table = html[html.index('id="cells-table"'):html.index("</table>", html.index('id="cells-table"'))]
-    rows = re.findall(r"<tr class=[^>]*>\s*<td class=\"name\">(.+?)</td><td>([^<]+)</td>", table)
-    rows = [(variant.replace("<wbr>", ""), backend) for variant, backend in rows]
-    pairs = {(c["variant"], c["backend"]) for c in sample["cells"]}
-    assert len(rows) == len(pairs) == len(VARIANTS) * 4 and set(rows) == pairs
+    start = html.index('id="cells-table"')
+    table = html[start:html.index("</table>", start)]
+    rows = re.findall(r'<td class="name">(.+?)<br><span class="muted">([^&]+) &middot; ([^<]+)</span></td>', table)
+    rows = [f"{variant.replace('<wbr>', '')}/{serving}/{scenario}" for variant, serving, scenario in rows]
+    measured = [c["id"] for c in sample["cells"] if c["status"] != "unavailable"]
+    assert rows == measured and len(set(rows)) == len(rows)  # one row per cell, none merged
     assert "invalid" in table and "top-10 overlap 0.62" in table  # parity failure with its figures
-    assert "tensorrt needs an NVIDIA GPU" in table and "XLA compile ran out of memory" in table
+    assert "XLA compile ran out of memory" in table and "tensorrt needs an NVIDIA GPU" not in table
+    after = html[html.index("</table>", start):html.index("</section>", start)]
+    assert "tensorrt needs an NVIDIA GPU" in after  # the unavailable combinations, said once
     headers = re.findall(r"<th[^>]*>([^<]+)</th>", table)
-    for name in ("p50 (ms)", "p99 (ms)", "Throughput (pairs/s)", "NDCG@10", "Retention", "Params", "Size (MB)"):
+    for name in ("p50 (ms)", "p99 (ms)", "Speed-up", "Pairs/s", "NDCG@10", "Retention", "Fidelity", "Size (MB)"):
         assert name in headers
+    assert re.search(r"\d\.\d\dx", table)  # speed-ups against the teacher
 
 
 def test_every_plot_is_inline_svg_with_labelled_axes(rendered):
@@ -58,8 +62,9 @@ def test_summary_is_short_markdown_with_verdict_and_table(rendered, sample):
     lines = summary.splitlines()
     assert lines[0].startswith("## rankbench")
     assert "**Deploy `distill-l3+int8` on `onnxruntime`.**" in summary
-    assert "| variant | backend | status | p50 ms | p99 ms |" in summary
-    assert "| distill-l3+int8 | onnxruntime | ok |" in summary and "**chosen**" in summary
+    assert "| cell | status | p50 ms | p99 ms | speed-up |" in summary
+    assert "| distill-l3+int8/onnxruntime/single-stream | ok |" in summary and "**chosen**" in summary
+    assert "Retention at 95% confidence" in summary
     assert "parity failed" in summary  # what does not count is said
     assert len(lines) < 60 and len(summary) < 8000
 
@@ -67,7 +72,7 @@ def test_summary_is_short_markdown_with_verdict_and_table(rendered, sample):
 @pytest.mark.parametrize("corrupt, message", [
     (lambda text: text[: len(text) // 2], "not valid JSON"),
     (lambda text: text.replace('"status": "ok"', '"status": "great"', 1), "does not match results schema"),
-    (lambda text: text.replace('"schema_version": 1', '"schema_version": 9'), "schema_version 9"),
+    (lambda text: text.replace('"schema_version": 2', '"schema_version": 9'), "schema_version 9"),
 ])
 def test_corrupted_results_give_a_clear_error_and_no_report(tmp_path, sample, capsys, corrupt, message):
     from rankbench.cli import main

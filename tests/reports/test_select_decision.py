@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from rankbench.reports.select import Constraints, dominates, select
+from rankbench.reports.constraints import Constraints
+from rankbench.reports.select import dominates, select
 from results_factory import artifact, cell, hand_results
 
 MB = 1_000_000
@@ -130,7 +131,10 @@ def test_backend_filter_and_missing_teacher():
     decision = select(results, Constraints(min_retention=None, backend="ort"))
     assert decision.choice.cell_id == "sharp/ort/single-stream"
     assert decision.rejection("fast/torch/single-stream").reason == "backend"
-    results["run"]["teacher"] = None
+    results["run"]["teacher"] = None  # a run without a teacher has no retention anywhere
+    for c in results["cells"]:
+        if c.get("accuracy"):
+            c["accuracy"].update(retention=None, retention_ci=None)
     decision = select(results, Constraints(min_retention=0.99, backend="ort"))
     assert decision.choice is None and decision.rejection("sharp/ort/single-stream").reason == "no-accuracy"
 
@@ -174,7 +178,7 @@ def test_select_cli_writes_decision_and_exit_codes(tmp_path, capsys):
     out_dir = tmp_path / "strict"
     assert main(["select", str(path), "--p99-ms", "2", "--out", str(out_dir)]) == 3
     printed = capsys.readouterr().out
-    assert "nothing feasible" in printed and "big on torch" in printed and "p99 3 ms > 2 ms" in printed
+    assert "nothing feasible" in printed and "big/torch/single-stream" in printed and "p99 3 ms > 2 ms" in printed
     assert json.loads((out_dir / "decision.json").read_text())["choice"] is None
 
 
@@ -183,3 +187,36 @@ def test_select_on_the_sample_run(sample):
     assert decision.choice is not None and decision.choice.p99_ms <= 50 and decision.choice.retention >= 0.99
     assert decision.choice.backend != "tensorrt"
     assert decision.rejection("int8-dynamic/xla/single-stream").reason == "status"
+
+
+def test_confidence_judges_the_lower_end_of_the_interval():
+    """A retention of 0.995 whose interval reaches below 0.99 passes on the point estimate and fails
+    at 95% confidence; the decision says whether the chosen cell's claim holds."""
+    artifacts = {"teacher": artifact("teacher", 0.40), "close": artifact("close", 0.398)}
+    results = hand_results(artifacts, [cell("teacher", "torch", p99=10.0), cell("close", "torch", p99=5.0)])
+    close = next(c for c in results["cells"] if c["variant"] == "close")
+    close["accuracy"].update(retention=0.995, retention_ci=[0.97, 1.02])
+    point = select(results, Constraints(min_retention=0.99, objective="p99"))
+    assert point.choice.cell_id == "close/torch/single-stream"
+    assert point.claims["retention_holds"] is False  # chosen, but the claim is not proven at 95%
+    strict = select(results, Constraints(min_retention=0.99, objective="p99", confidence=0.95))
+    assert strict.choice.cell_id == "teacher/torch/single-stream"
+    assert "interval reaches 0.9700 < 0.99" in strict.rejection("close/torch/single-stream").detail
+    # Another level is recomputed from the per-request values (paired with the teacher's, whose
+    # differences here are constant, so the interval is tight), not read from the stored 95% one.
+    at_80 = select(results, Constraints(min_retention=0.99, objective="p99", confidence=0.8))
+    assert at_80.choice.cell_id == "close/torch/single-stream"
+    with pytest.raises(ValueError, match="confidence"):
+        Constraints(confidence=1.5)
+
+
+def test_cells_of_one_backend_with_other_options_keep_their_identity():
+    artifacts = {"teacher": artifact("teacher", 0.40)}
+    fp32 = cell("teacher", "torch", p99=10.0, pairs_per_s=1000.0)
+    fp16 = cell("teacher", "torch", p99=4.0, pairs_per_s=9000.0, backend_options={"precision": "fp16"})
+    fp16["id"] = "teacher/torch:fp16/single-stream"
+    decision = select(hand_results(artifacts, [fp32, fp16]), Constraints(min_retention=None, objective="p99"))
+    by_id = {c.cell_id: c for c in decision.feasible}
+    assert by_id["teacher/torch/single-stream"].pairs_per_s == 1000.0  # not credited with fp16's figure
+    assert by_id["teacher/torch:fp16/single-stream"].serving == "torch:fp16"
+    assert decision.choice.cell_id == "teacher/torch:fp16/single-stream"

@@ -15,5 +15,5 @@ def test_variant_filters_limit_cells(tmp_path, tiny_ranker, tiny_data):
         scenarios=["single-stream", {"name": "offline", "batch_sizes": [2], "variants": ["a"]}],
         data=tiny_data, users=2, timing=FAST, latency_requests=2, parity_requests=2, progress=False)
     ids = sorted(c["id"] for c in results["cells"])
-    assert ids == ["a/torch:threads=1/offline", "a/torch:threads=1/single-stream",
+    assert ids == ["a/torch:threads=1/offline[batch_sizes=2]", "a/torch:threads=1/single-stream",
                    "b/onnxruntime:threads=1/single-stream", "b/torch:threads=1/single-stream"]

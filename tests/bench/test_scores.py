@@ -1,13 +1,22 @@
-"""The accuracy stage keeps scores per request: a run on more users scores only the new ones, and a
-score file cut off by a kill loses only the line being written."""
+"""Score files keep scores per request: a run on more users scores only the new ones, and a score
+file cut off by a kill loses only the line being written."""
 from __future__ import annotations
 
 import numpy as np
 
 import rankbench.bench.parity as parity
+from rankbench.bench.scores import ScoreFile, reference_scores_of, request_key
 from rankbench.models.metrics import evaluate
-from rankbench.bench.accuracy import evaluate_accuracy, read_scores, request_key
 from tests.bench.conftest import make_requests
+
+
+def evaluate_accuracy(artifact, requests, cache):
+    scores, scorer = reference_scores_of(artifact, requests, cache)
+    return {**evaluate(scores, requests), "backend": scorer}
+
+
+def read_scores(path):
+    return ScoreFile(path).rows
 
 
 def _count_scored(monkeypatch) -> list:
@@ -29,7 +38,7 @@ def test_more_users_scores_only_the_new_requests(tiny_artifact, tmp_path, monkey
     assert scored == [r.id for r in requests[:2]]
     full = evaluate_accuracy(tiny_artifact, requests, tmp_path)
     assert scored == [r.id for r in requests]  # the first two were not scored again
-    assert first["users"] == 2 and full["users"] == 5 and full["backend"] == "torch"
+    assert first["users"] == 2 and full["users"] == 5 and full["backend"] == "torch fp32 cpu"
 
     # the metrics are those of the stored scores, which are the session's scores
     stored = read_scores(tmp_path / f"{tiny_artifact.name}-{tiny_artifact.hash}.scores.jsonl")
