@@ -18,7 +18,7 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from rankbench.common.digest import Hasher
+from rankbench.common.digest import source_digest
 
 # Libraries whose version changes a measured number (recorded, and part of every cell's key).
 LIBRARIES = ("torch", "transformers", "tokenizers", "onnxruntime", "onnxruntime-gpu", "onnx", "optimum",
@@ -84,13 +84,9 @@ def library_versions() -> dict:
 @lru_cache(maxsize=1)
 def code_digest() -> str:
     """Digest of the project's measuring code (models/, compress/, bench/): a change there makes
-    earlier cells and artifacts stale, whatever the version number says."""
+    earlier cells stale, whatever the version number says."""
     root = Path(__file__).resolve().parents[1]
-    hasher = Hasher()
-    for package in _MEASURING_PACKAGES:
-        for path in sorted((root / package).rglob("*.py")):
-            hasher.update(path.relative_to(root).as_posix()).update_file(path)
-    return hasher.hexdigest()
+    return source_digest(*(root / package for package in _MEASURING_PACKAGES))
 
 
 def environment() -> dict:

@@ -23,9 +23,10 @@ import os
 import shutil
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
-from rankbench.common.digest import Hasher, digest
+from rankbench.common.digest import Hasher, digest, source_digest
 from rankbench.compress.artifact import ARTIFACT_FILE, Artifact
 from rankbench.compress.config import MethodConfig, Shape
 from rankbench.compress.registry import config_from_dict, get_method, torch_loader
@@ -95,8 +96,15 @@ def shape_of(artifact: Artifact) -> Shape:
     return Shape(artifact.format, layers, not artifact.meta.get("recipe"))
 
 
+@lru_cache(maxsize=1)
+def compression_code() -> str:
+    """Digest of the code that builds artifacts (compress/ and models/): a changed method builds anew."""
+    root = Path(__file__).resolve().parents[1]
+    return source_digest(root / "compress", root / "models")
+
+
 def build_key(parent: Artifact, config: MethodConfig, ctx: CompressContext) -> str:
-    parts = {"parent": parent.hash, "step": config.to_dict(), "seed": ctx.seed}
+    parts = {"parent": parent.hash, "step": config.to_dict(), "seed": ctx.seed, "code": compression_code()}
     if "data" in config.needs:
         parts["data"] = ctx.data_fingerprint()
     if "base" in config.needs:

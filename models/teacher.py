@@ -13,7 +13,7 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rankbench.common.digest import digest
+from rankbench.common.digest import Hasher, digest
 from rankbench.common.files import replace_dir
 from rankbench.common.typed import from_dict
 
@@ -49,9 +49,21 @@ def _base_identity(base: str) -> str:
     return json.dumps([str(folder.resolve()), files])
 
 
+# The modules whose code shapes a trained teacher: a change in any of them trains a new one.
+_TRAINING_CODE = ("train.py", "ranker.py", "presets.py", "data.py", "movielens.py", "jsonl_data.py",
+                  "requests.py", "synthetic.py", "teacher.py")
+
+
+def training_code() -> str:
+    hasher = Hasher()
+    for name in _TRAINING_CODE:
+        hasher.update(name).update_file(Path(__file__).parent / name)
+    return hasher.hexdigest()
+
+
 def teacher_key(config: TeacherConfig, data_config: DataConfig) -> str:
     return digest({"base": _base_identity(config.base), "max_length": config.max_length,
-                   "train": asdict(config.train), "data": data_config.to_dict()})
+                   "train": asdict(config.train), "data": data_config.to_dict(), "code": training_code()})
 
 
 def teacher_dir(config: TeacherConfig, data_config: DataConfig, cache: Path | None = None) -> Path:

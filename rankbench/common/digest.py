@@ -44,3 +44,14 @@ class Hasher:
 
 def file_digest(path: str | Path) -> str:
     return Hasher().update_file(path).hexdigest()
+
+
+def source_digest(*folders: Path) -> str:
+    """Digest of the Python sources under `folders` (paths and bytes): a cache key part that changes
+    with the code that produced what is cached."""
+    hasher = Hasher()
+    for folder in folders:
+        folder = Path(folder)
+        for path in sorted(folder.rglob("*.py")):
+            hasher.update(f"{folder.name}/{path.relative_to(folder).as_posix()}").update_file(path)
+    return hasher.hexdigest()
