@@ -101,8 +101,11 @@ def run_experiment(path: str | Path, out: str | Path | None = None, retry_failed
     from rankbench.models.data import load_data
     from rankbench.models.teacher import get_teacher
 
+    from rankbench.bench.runner import apply_threads
+
     started = time.perf_counter()
     exp = check_experiment(path, eval_users)
+    apply_threads(exp.run.threads)  # before any tokenizer starts its thread pool
     out_dir = Path(out or exp.run.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     print(f"experiment {exp.run.name}: {len(exp.variants)} variants x {len(exp.backends)} backends x "
