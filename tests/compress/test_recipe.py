@@ -33,6 +33,30 @@ def test_chain_distill_prune_quantize(teacher, ctx, requests):
     assert recipe_name(CHAIN) == "distill-l1+prune-heads-0.5+quantize-ort-dynamic"
 
 
+def test_chain_distill_prune_openvino_int8(teacher, ctx, requests):
+    """The OpenVINO INT8 step chains like the ORT one; the IR reloads in the openvino backend."""
+    import rankbench.models.openvino_model  # noqa: F401 - before nncf: no telemetry without consent
+
+    pytest.importorskip("nncf", reason="the nncf package is not installed")
+    from rankbench.bench.backends import BackendOptions, get_backend
+    from rankbench.models.encoder import PairEncoder
+
+    # Static INT8 ranges come from calibration: the tiny random model (weights of std 0.3) needs many
+    # more requests than the method table's 8 before its INT8 scores rank these test requests as fp32 does.
+    steps = CHAIN[:2] + [{"method": "quantize-openvino-int8", "calibration_requests": 100}]
+    student, pruned, final = build_recipe(teacher, steps, ctx, return_all=True)
+    assert final.format == "openvino" and final.meta["parent_hash"] == pruned.hash
+    assert [step["method"] for step in final.meta["recipe"]] == ["distill", "prune-heads", "quantize-openvino-int8"]
+    assert final.meta["params"] == pruned.meta["params"] < teacher.meta["params"]
+    encoder = PairEncoder.from_folder(final.path)
+    with get_backend("openvino").prepare(final, BackendOptions(threads=1)) as session:
+        ours = np.concatenate([session.run(encoder.encode(r.pairs())) for r in requests])
+    theirs = np.concatenate(pruned.torch_ranker().score(requests))
+    assert np.corrcoef(ours, theirs)[0, 1] > 0.95
+    with pytest.raises(ValueError, match="cannot follow a 'openvino' artifact"):
+        validate_recipe(teacher, steps + [{"method": "quantize-ort-dynamic"}], ctx)
+
+
 def test_rebuilding_a_recipe_does_no_work(teacher, ctx, monkeypatch):
     first = build_recipe(teacher, CHAIN[:2], ctx, return_all=True)
 
