@@ -8,6 +8,8 @@ same run.
 
     python scripts/openvino_side_by_side.py --out results/openvino-side-by-side [--chain]
         [--rounds 40] [--users 100] [--threads N] [--gap-ms 30]
+        [--artifacts runs/default/artifacts]     # reuse the variants `make run` built
+        [--teacher DIR]                          # another ranker folder (default: default.toml's teacher)
 
 Writes <out>/side_by_side.json (every sample, the command, date, load average before and after,
 the CPU's ISA flags, library versions) and prints a table. The first call fine-tunes the teacher
@@ -159,12 +161,13 @@ def environment(threads: int | None) -> dict:
 
 
 def side_by_side(teacher, data, out: Path, rounds: int = 40, users: int = 100, latency_requests: int = 20,
-                 threads: int | None = None, chain: list | None = None, gap_s: float = 0.03) -> dict:
+                 threads: int | None = None, chain: list | None = None, gap_s: float = 0.03,
+                 artifacts: Path | None = None) -> dict:
     """Build, open, measure, score; writes <out>/side_by_side.json and returns what it wrote."""
     from rankbench.common.files import atomic_write_json
 
     load_before = os.getloadavg()
-    sessions = open_sessions(lineup(teacher, data, out / "artifacts", threads, chain))
+    sessions = open_sessions(lineup(teacher, data, artifacts or out / "artifacts", threads, chain))
     try:
         samples = interleaved_latency(sessions, data.test[:latency_requests], rounds, gap_s)
         metrics = accuracy(sessions, data.test[:users])
@@ -200,18 +203,25 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=None, help="threads of every runtime (default: theirs)")
     parser.add_argument("--gap-ms", type=float, default=30.0, help="pause before each sample")
     parser.add_argument("--chain", action="store_true", help="also distill-l3 + OpenVINO INT8 (trains ~5 min once)")
+    parser.add_argument("--artifacts", default=None, help="where variants are built / found (default <out>/artifacts)")
+    parser.add_argument("--teacher", default=None, help="a ranker folder (default: experiments/default.toml's teacher)")
     args = parser.parse_args()
 
+    from rankbench.compress.artifact import Artifact
     from rankbench.experiment.run import teacher_artifact
     from rankbench.models.data import DataConfig, load_data
     from rankbench.models.teacher import TeacherConfig, get_teacher
 
     data_config, teacher_config = DataConfig(), TeacherConfig()
     data = load_data(data_config)
-    ranker, folder, report = get_teacher(teacher_config, data_config, data)
-    teacher = teacher_artifact(ranker, folder, report, teacher_config.base)
+    if args.teacher:
+        teacher = Artifact.load(args.teacher)
+    else:
+        ranker, folder, report = get_teacher(teacher_config, data_config, data)
+        teacher = teacher_artifact(ranker, folder, report, teacher_config.base)
     result = side_by_side(teacher, data, Path(args.out), args.rounds, args.users, threads=args.threads,
-                          chain=CHAIN if args.chain else None, gap_s=args.gap_ms / 1e3)
+                          chain=CHAIN if args.chain else None, gap_s=args.gap_ms / 1e3,
+                          artifacts=Path(args.artifacts) if args.artifacts else None)
     print_table(result)
     return 0
 

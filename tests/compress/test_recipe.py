@@ -138,3 +138,17 @@ def test_cli_builds_and_reports(teacher, tmp_path, capsys):
     assert "ratio must be in (0, 1)" in capsys.readouterr().err
     assert main(["compress", "--list"]) == 0
     assert "quantize-ort-static" in capsys.readouterr().out
+
+
+def test_cli_evaluates_an_openvino_variant(teacher, tmp_path, capsys):
+    import rankbench.models.openvino_model  # noqa: F401 - before nncf: no telemetry without consent
+
+    pytest.importorskip("nncf", reason="the nncf package is not installed")
+    from rankbench.cli import main
+
+    step = json.dumps({"method": "quantize-openvino-int8", "calibration_requests": 8})
+    assert main(["compress", "--parent", str(teacher.path), "--step", step, "--out", str(tmp_path),
+                 "--dataset", "synthetic", "--eval", "3", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["format"] == "openvino" and result["meta"]["precision"] == "int8"
+    assert 0 <= result["result_ndcg@10"] <= 1 and 0 <= result["parent_ndcg@10"] <= 1
