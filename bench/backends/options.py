@@ -13,6 +13,10 @@ from rankbench.common.typed import from_dict
 PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 DEVICES = ("auto", "cpu", "cuda", "gpu", "tpu")
 PROVIDERS = (None, "cpu", "cuda", "tensorrt")
+PERFORMANCE_HINTS = (None, "latency", "throughput")
+# Fields added after cells were first cached: left out of to_dict() while unset, because a cell's
+# cache key hashes its options' dict and a new key would make every finished cell look new.
+LATER_FIELDS = ("performance_hint",)
 # Padded shapes for fixed-shape programs (XLA, CUDA graphs): a bounded set, not one per batch, yet
 # fine enough that padding wastes little (100 candidates -> 104 rows; 52 tokens -> 56).
 DEFAULT_SEQ_BUCKETS = tuple(range(8, 129, 8)) + (160, 192, 224, 256, 320, 384, 448, 512)
@@ -23,12 +27,14 @@ DEFAULT_BATCH_BUCKETS = (1, 2, 4) + tuple(range(8, 129, 8)) + (192, 256, 320, 38
 class BackendOptions:
     """How a backend runs an artifact. Options a backend does not use must stay at their defaults."""
 
-    precision: str = "fp32"  # fp32 | fp16 | bf16 | int8 (fp16/bf16: torch on CUDA, xla; int8: tensorrt)
+    precision: str = "fp32"  # fp32 | fp16 | bf16 | int8 (fp16/bf16: torch on CUDA, xla; bf16: openvino; int8: tensorrt)
     device: str = "auto"  # auto | cpu | cuda | cuda:N | gpu | tpu (auto: the best device the backend has)
     threads: int | None = None  # intra-op CPU threads (None: the run's count, by default the cores)
     compile: bool = False  # torch: torch.compile the model
     cuda_graphs: bool = False  # torch on CUDA: replay captured graphs for fixed (bucketed) shapes
     provider: str | None = None  # onnxruntime: cpu | cuda | tensorrt (None: cpu)
+    # openvino: latency | throughput (None: latency, one stream for a single-stream server)
+    performance_hint: str | None = None
     seq_buckets: tuple[int, ...] | None = None  # fixed-shape padding lengths (None: DEFAULT_SEQ_BUCKETS)
     batch_buckets: tuple[int, ...] | None = None  # fixed-shape batch sizes (None: DEFAULT_BATCH_BUCKETS)
 
@@ -43,6 +49,8 @@ class BackendOptions:
             raise ValueError(f"threads must be a positive integer or None, got {self.threads!r}")
         if self.provider not in PROVIDERS:
             raise ValueError(f"provider {self.provider!r}: expected cpu, cuda or tensorrt")
+        if self.performance_hint not in PERFORMANCE_HINTS:
+            raise ValueError(f"performance_hint {self.performance_hint!r}: expected latency or throughput")
         for name in ("seq_buckets", "batch_buckets"):
             value = getattr(self, name)
             if value is not None:
@@ -56,10 +64,11 @@ class BackendOptions:
         return from_dict(cls, dict(raw or {}), where)
 
     def to_dict(self, only_changed: bool = False) -> dict:
-        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()
+               if not (k in LATER_FIELDS and v is None)}
         if only_changed:
             default = BackendOptions().to_dict()
-            out = {k: v for k, v in out.items() if v != default[k]}
+            out = {k: v for k, v in out.items() if v != default.get(k)}
         return out
 
     def label(self) -> str:

@@ -57,6 +57,8 @@ class OrtBackend(Backend):
                            "quantized/converted ONNX artifact, not an option")
         if options.compile or options.cuda_graphs:
             return False, "compile / cuda_graphs are torch options"
+        if options.performance_hint is not None:
+            return False, "option performance_hint is for openvino"
         if options.device == "tpu":
             return False, "onnxruntime has no TPU provider here"
         import onnxruntime as ort

@@ -120,8 +120,8 @@ class TensorrtBackend(Backend):
         if not self.runs_format(artifact.format):
             return False, (f"tensorrt builds from 'hf' (exported), 'onnx' or '{INT8_FORMAT}' artifacts, "
                            f"not {artifact.format!r}")
-        if options.compile or options.cuda_graphs or options.provider:
-            return False, "compile / cuda_graphs / provider are options of other backends"
+        if options.compile or options.cuda_graphs or options.provider or options.performance_hint:
+            return False, "compile / cuda_graphs / provider / performance_hint are options of other backends"
         if options.device in ("cpu", "tpu"):
             return False, f"tensorrt runs on CUDA devices, not {options.device}"
         return True, ""

@@ -46,6 +46,8 @@ class TorchBackend(Backend):
             return False, f"artifact format {artifact.format!r} has no PyTorch loader"
         if options.provider is not None:
             return False, "option provider is for onnxruntime"
+        if options.performance_hint is not None:
+            return False, "option performance_hint is for openvino"
         if options.device == "tpu":
             return False, "the torch backend runs on cpu or cuda; use xla for TPUs"
         device = _resolve_device(options)

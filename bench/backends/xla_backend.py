@@ -35,8 +35,8 @@ class XlaBackend(Backend):
             return False, f"the JAX encoder loads 'hf' ranker folders, not {artifact.format!r}"
         if options.precision not in ("fp32", "bf16"):
             return False, f"xla runs fp32 or bf16, not {options.precision}"
-        if options.compile or options.cuda_graphs or options.provider:
-            return False, "compile / cuda_graphs / provider are options of other backends"
+        if options.compile or options.cuda_graphs or options.provider or options.performance_hint:
+            return False, "compile / cuda_graphs / provider / performance_hint are options of other backends"
         wanted = _platform_wanted(options)
         if wanted:
             import jax

@@ -22,7 +22,20 @@ def scores(artifact, requests) -> np.ndarray:
         from rankbench.compress.methods.quantize_ort import onnx_scores
 
         return np.concatenate(onnx_scores(artifact.path, requests))
+    if artifact.format == "openvino":
+        return openvino_scores(artifact, requests)
     return np.concatenate(artifact.torch_ranker().score(requests))
+
+
+def openvino_scores(artifact, requests) -> np.ndarray:
+    """Scores of the artifact as read back from disk by the openvino backend (f32, one thread)."""
+    from rankbench.bench.backends import BackendOptions, get_backend
+    from rankbench.models.encoder import PairEncoder
+
+    encoder = PairEncoder.from_folder(artifact.path)
+    with get_backend("openvino").prepare(artifact, BackendOptions(threads=1)) as session:
+        assert session.info["inference_precision"] == "f32"
+        return np.concatenate([session.run(encoder.encode(r.pairs())) for r in requests])
 
 
 def correlates(artifact, teacher, requests, teacher_scores):
@@ -116,6 +129,36 @@ def tensorrt_calibration(art, teacher, requests, teacher_scores):
     assert torch_loader(art.format) is None
 
 
+def openvino_ir(art, teacher, requests, teacher_scores):
+    from rankbench.models.openvino_model import op_counts, read_ir
+
+    model = read_ir(art.path / "model.xml")
+    assert [i.get_any_name() for i in model.inputs] == ["input_ids", "attention_mask", "token_type_ids"]
+    assert all(i.get_partial_shape().is_dynamic for i in model.inputs)
+    assert art.meta["bytes_on_disk"] == sum((art.path / f).stat().st_size for f in ("model.xml", "model.bin"))
+    assert art.meta["precision"] == "int8" and art.meta["reload_max_abs_diff"] <= 1e-5
+    assert torch_loader(art.format) is None
+    correlates(art, teacher, requests, teacher_scores)
+    return op_counts(model)
+
+
+def openvino_int8(art, teacher, requests, teacher_scores):
+    counts = openvino_ir(art, teacher, requests, teacher_scores)
+    # NNCF quantizes the activations entering the linear layers: at least six per layer, 2 layers.
+    assert counts.get("FakeQuantize", 0) == art.meta["fake_quantize_ops"] >= 2 * 6
+    assert art.meta["calibration_requests"] == 8
+
+
+def openvino_weights(art, teacher, requests, teacher_scores):
+    counts = openvino_ir(art, teacher, requests, teacher_scores)
+    assert counts.get("FakeQuantize", 0) == 0 and art.meta["calibration_requests"] == 0
+    from rankbench.models.openvino_model import read_ir
+
+    int8 = [op for op in read_ir(art.path / "model.xml").get_ops()
+            if op.get_type_name() == "Constant" and op.get_element_type().get_type_name() in ("u8", "i8")]
+    assert len(int8) >= 2 * 6  # the weights of the linear layers are stored as 8-bit integers
+
+
 def student_one_layer(art, teacher, requests, teacher_scores):
     assert art.torch_ranker().model.config.num_hidden_layers == 1
     assert art.meta["student_init_layers"] == [1] and art.meta["train_steps"] == 2
@@ -169,6 +212,10 @@ ROWS = {
     "quantize-torch-dynamic": [({}, torch_int8)],
     "half": [({"dtype": "bfloat16"}, bf16), ({"dtype": "float16"}, fp16)],
     "quantize-tensorrt-int8": [({"calibration_requests": 16}, tensorrt_calibration)],
+    "quantize-openvino-int8": [({"calibration_requests": 8}, openvino_int8),
+                               ({"calibration_requests": 8, "subset_size": 4, "preset": "performance",
+                                 "fast_bias_correction": False, "compress_to_fp16": False}, openvino_int8),
+                               ({"weights_only": True}, openvino_weights)],
     "distill": [({"layers": 1, **TRAIN}, student_one_layer),
                 ({"layers": 2, "heads_ratio": 0.5, "ffn_ratio": 0.5, "loss": "distill-mse", **TRAIN}, narrow_student)],
     "lora": [(TRAIN, lora_merged)],
@@ -202,7 +249,7 @@ def test_method(step, claim, teacher, ctx, requests, teacher_scores):
     AutoTokenizer.from_pretrained(art.path)
     assert json.loads((art.path / "ranker.json").read_text())["max_length"] == 48
     # Reloads with the same scores: compress compares the model as built with the one read back.
-    if art.format not in ("onnx", "tensorrt-int8"):
+    if art.format not in ("onnx", "tensorrt-int8", "openvino"):
         assert meta["reload_max_abs_diff"] <= 1e-5
         assert torch_loader(art.format) is not None
     claim(art, teacher, requests, teacher_scores)
@@ -252,3 +299,21 @@ def test_lora_unmerged_rebuilds_the_same_base_with_another_seed(teacher, data, t
     art = compress(teacher, {"method": "lora", **TRAIN}, ctx)
     unmerged = np.concatenate(lora_unmerged(art.path).score(requests))
     assert np.abs(scores(art, requests) - unmerged).max() <= 1e-5
+
+
+def test_openvino_int8_without_its_packages_says_what_to_install(teacher, ctx, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "nncf", None)  # as if it were not installed
+    with pytest.raises(RuntimeError, match="needs the openvino and nncf packages.*pip install openvino nncf"):
+        compress(teacher, {"method": "quantize-openvino-int8", "calibration_requests": 8}, ctx)
+    assert not any(ctx.out_dir.iterdir())  # nothing half-written
+
+
+def test_openvino_int8_config_errors_name_the_field():
+    with pytest.raises(ValueError, match="subset_size 64 is more than calibration_requests 32"):
+        config_from_dict({"method": "quantize-openvino-int8", "calibration_requests": 32, "subset_size": 64})
+    with pytest.raises(ValueError, match="preset must be one of"):
+        config_from_dict({"method": "quantize-openvino-int8", "preset": "fast"})
+    with pytest.raises(ValueError, match="fast_bias_correction"):
+        config_from_dict({"method": "quantize-openvino-int8", "fast_bias_correction": "yes"})

@@ -21,6 +21,8 @@ def test_quick_experiment_end_to_end(tmp_path, monkeypatch):
     assert results["artifacts"]["teacher"]["accuracy"]["users"] == 40
     by_status = {c["id"]: c["status"] for c in results["cells"]}
     assert by_status["teacher/torch/single-stream"] == "ok"
+    assert by_status["teacher/openvino/single-stream"] == "ok"  # f32 OpenVINO agrees with torch fp32
+    assert "distill-l2/openvino/single-stream" not in by_status  # quick.toml limits openvino to the teacher
     # An ONNX INT8 file cannot run in PyTorch: recorded with its reason, never silently dropped.
     assert by_status["ort-int8-dynamic/torch/single-stream"] == "unavailable"
     assert by_status["ort-int8-dynamic/onnxruntime/single-stream"] in ("ok", "invalid")
