@@ -14,9 +14,6 @@ PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 DEVICES = ("auto", "cpu", "cuda", "gpu", "tpu")
 PROVIDERS = (None, "cpu", "cuda", "tensorrt")
 PERFORMANCE_HINTS = (None, "latency", "throughput")
-# Fields added after cells were first cached: left out of to_dict() while unset, because a cell's
-# cache key hashes its options' dict and a new key would make every finished cell look new.
-LATER_FIELDS = ("performance_hint",)
 # Padded shapes for fixed-shape programs (XLA, CUDA graphs): a bounded set, not one per batch, yet
 # fine enough that padding wastes little (100 candidates -> 104 rows; 52 tokens -> 56).
 DEFAULT_SEQ_BUCKETS = tuple(range(8, 129, 8)) + (160, 192, 224, 256, 320, 384, 448, 512)
@@ -27,7 +24,7 @@ DEFAULT_BATCH_BUCKETS = (1, 2, 4) + tuple(range(8, 129, 8)) + (192, 256, 320, 38
 class BackendOptions:
     """How a backend runs an artifact. Options a backend does not use must stay at their defaults."""
 
-    precision: str = "fp32"  # fp32 | fp16 | bf16 | int8 (fp16/bf16: torch on CUDA, xla; bf16: openvino; int8: tensorrt)
+    precision: str = "fp32"  # fp32 | fp16 | bf16 | int8 (fp16/bf16: torch on CUDA, xla; bf16: openvino)
     device: str = "auto"  # auto | cpu | cuda | cuda:N | gpu | tpu (auto: the best device the backend has)
     threads: int | None = None  # intra-op CPU threads (None: the run's count, by default the cores)
     compile: bool = False  # torch: torch.compile the model
@@ -64,11 +61,10 @@ class BackendOptions:
         return from_dict(cls, dict(raw or {}), where)
 
     def to_dict(self, only_changed: bool = False) -> dict:
-        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()
-               if not (k in LATER_FIELDS and v is None)}
+        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
         if only_changed:
             default = BackendOptions().to_dict()
-            out = {k: v for k, v in out.items() if v != default.get(k)}
+            out = {k: v for k, v in out.items() if v != default[k]}
         return out
 
     def label(self) -> str:

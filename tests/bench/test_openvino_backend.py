@@ -124,7 +124,8 @@ def test_an_openvino_artifact_runs_on_openvino_and_is_unavailable_elsewhere(ov_i
     assert ov_cell["status"] == "ok", ov_cell["reason"]
     assert ov_cell["parity"]["reference"] == "openvino fp32 cpu" and ov_cell["parity"]["precision"] == "int8"
     assert ov_cell["backend_info"]["inference_precision"] == "f32" and ov_cell["backend_info"]["threads"] == 1
-    assert results["artifacts"]["ov-int8"]["accuracy"]["backend"] == "openvino"
+    assert results["artifacts"]["ov-int8"]["accuracy"]["scorer"] == "openvino fp32 cpu"
+    assert ov_cell["accuracy"]["users"] == 2
 
 
 def test_an_onnx_runtime_int8_file_runs_if_openvino_reads_it(tiny_artifact, requests_, tmp_path):
