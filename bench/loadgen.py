@@ -104,7 +104,11 @@ def run_loadgen(issue: Callable[[list[tuple[int, int]]], None], total: int, sett
             lg.DestroyQSL(qsl)
             lg.DestroySUT(sut)
     try:
-        return figures_from_log(read_detail(folder / "mlperf_log_detail.txt"), settings)
+        figures = figures_from_log(read_detail(folder / "mlperf_log_detail.txt"), settings)
+        if outdir:  # the logs stay: say where, with the human summary's own verdict
+            figures["summary"] = read_summary(folder / "mlperf_log_summary.txt")
+            figures["log_dir"] = str(folder)
+        return figures
     finally:
         if not outdir:
             shutil.rmtree(folder, ignore_errors=True)
@@ -123,6 +127,22 @@ def read_detail(path: str | Path) -> dict:
             except json.JSONDecodeError:
                 continue
             out[entry.get("key")] = entry.get("value")
+    return out
+
+
+def read_summary(path: str | Path) -> dict:
+    """The "name : value" lines of mlperf_log_summary.txt (numbers as numbers), e.g. "Result is",
+    "Completed samples per second", "99.00 percentile latency (ns)"."""
+    out = {}
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip() or name.startswith((" *", "*")):
+            continue
+        value = value.strip()
+        try:
+            out[name.strip()] = float(value) if "." in value or "e" in value.lower() else int(value)
+        except ValueError:
+            out[name.strip()] = value
     return out
 
 
