@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", default="torch", help="with --artifact: a backend spec, e.g. onnxruntime:threads=2")
     parser.add_argument("--catalog", default=None,
                         help="items to tokenize once at start: movielens-100k, synthetic or a requests .jsonl "
-                             "(requests may then name candidates by id)")
+                             "(requests may then name candidates by id); with --decision, default: the run's data")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8000, help="port (0: a free one; default: %(default)s)")
     parser.add_argument("--max-batch", type=int, default=4, help="requests merged into one model call, at most")
@@ -62,7 +62,7 @@ def main(args) -> int:
     except OSError as err:
         sock.close()
         raise RuntimeError(f"cannot listen on {args.host}:{args.port}: {err}") from None
-    service = RankService.open(target, batching, limits, catalog_items(args.catalog))
+    service = RankService.open(target, batching, limits, catalog_items(args.catalog or target.data))
     url = f"http://{args.host}:{sock.getsockname()[1]}"
     server = uvicorn.Server(uvicorn.Config(create_app(service), log_level="warning", access_log=False,
                                            timeout_graceful_shutdown=5))

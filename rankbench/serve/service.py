@@ -25,6 +25,7 @@ class ServeTarget:
     backend: str = "torch"
     options: dict = field(default_factory=dict)
     variant: str | None = None
+    data: dict | None = None  # the run's data settings (DataConfig fields): its items are the catalog
 
     @classmethod
     def from_decision(cls, path: str | Path) -> "ServeTarget":
@@ -42,8 +43,10 @@ class ServeTarget:
             raise ValueError(f"{results_path}: no artifact path for variant {choice['variant']!r}")
         cell = next((c for c in results.get("cells", []) if c.get("id") == choice.get("cell_id")), {})
         options = choice.get("backend_options") or cell.get("backend_options") or {}
+        experiment = (results.get("run") or {}).get("experiment") or {}
+        data = experiment.get("data") or ({"dataset": experiment["dataset"]} if experiment.get("dataset") else None)
         return cls(str(_beside(path, entry["path"], results_path)), choice["backend"], dict(options),
-                   choice["variant"])
+                   choice["variant"], data)
 
 
 def _read_json(path: Path, what: str) -> dict:
@@ -128,13 +131,16 @@ class RankService:
         self.session.close()
 
 
-def catalog_items(dataset: str | None) -> list[tuple[str, str]]:
-    """(item id, text) of every candidate of a dataset (movielens-100k, synthetic, a requests .jsonl)."""
+def catalog_items(dataset: str | dict | None) -> list[tuple[str, str]]:
+    """(item id, text) of every candidate of a dataset (movielens-100k, synthetic, a requests .jsonl),
+    or of a run's data settings (a dict of DataConfig fields: item texts depend on them)."""
     if not dataset:
         return []
+    from rankbench.common.typed import from_dict
     from rankbench.models.data import DataConfig, load_data
 
-    data = load_data(DataConfig(dataset=dataset))
+    config = from_dict(DataConfig, dataset if isinstance(dataset, dict) else {"dataset": dataset}, "catalog")
+    data = load_data(config)
     items = {}
     for request in (*data.train, *data.valid, *data.test):
         for c in request.candidates:

@@ -75,7 +75,8 @@ def test_a_request_not_served_in_time_gets_503_not_a_hang():
 
 
 def test_the_decision_names_artifact_backend_and_options(tmp_path):
-    results = {"artifacts": {"v1": {"name": "v1", "format": "onnx", "path": str(tmp_path / "art")}},
+    results = {"run": {"experiment": {"data": {"dataset": "synthetic", "history_len": 2}}},
+               "artifacts": {"v1": {"name": "v1", "format": "onnx", "path": str(tmp_path / "art")}},
                "cells": [{"id": "v1/onnxruntime:threads=2/single-stream", "backend_options": {"threads": 2}}]}
     (tmp_path / "results.json").write_text(json.dumps(results))
     decision = {"results": "elsewhere/results.json",  # as written by a run in another folder: found beside
@@ -83,7 +84,8 @@ def test_the_decision_names_artifact_backend_and_options(tmp_path):
                            "backend": "onnxruntime"}}
     (tmp_path / "decision.json").write_text(json.dumps(decision))
     target = ServeTarget.from_decision(tmp_path / "decision.json")
-    assert target == ServeTarget(str(tmp_path / "art"), "onnxruntime", {"threads": 2}, "v1")
+    assert target == ServeTarget(str(tmp_path / "art"), "onnxruntime", {"threads": 2}, "v1",
+                                 {"dataset": "synthetic", "history_len": 2})  # its items: the catalog
     (tmp_path / "decision.json").write_text(json.dumps({**decision, "choice": None}))
     with pytest.raises(ValueError, match="no choice to serve"):
         ServeTarget.from_decision(tmp_path / "decision.json")
