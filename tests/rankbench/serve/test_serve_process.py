@@ -77,9 +77,15 @@ def test_bad_requests_get_a_4xx_and_the_service_keeps_serving(served, service_fi
 
 
 def test_rankbench_load_drives_the_service_with_loadgen(served, service_files, tmp_path, capsys):
+    from rankbench.bench.results import read_results, write_results
+    from rankbench.reports.plots import p99_vs_load
+    from tests.reports.results_factory import sample_results
+
     _, catalog, requests = service_files
+    write_results(tmp_path / "results.json", sample_results())
     code = main(["load", served.url, "--dataset", str(catalog), "--requests", "4", "--candidates", "12",
-                 "--by-id", "--p99-ms", "5000", "--rates", "4", "--seconds", "1.5", "--out", str(tmp_path)])
+                 "--by-id", "--p99-ms", "5000", "--rates", "4", "--seconds", "1.5", "--out", str(tmp_path),
+                 "--attach", str(tmp_path / "results.json")])
     assert code == 0, capsys.readouterr().err
     out = json.loads((tmp_path / "load.json").read_text())
     point = out["points"][0]
@@ -90,6 +96,9 @@ def test_rankbench_load_drives_the_service_with_loadgen(served, service_files, t
     assert out["max_rate_under_sla_rps"] == 4 and out["health"]["backend"] == "torch"
     metrics = httpx.get(f"{served.url}/metrics", timeout=10).text
     assert "rankbench_batch_requests_count" in metrics and "rankbench_model_seconds_sum" in metrics
+    attached = read_results(tmp_path / "results.json")["served"][0]  # schema-valid, beside the in-process cells
+    assert attached["backend"] == "torch" and attached["points"][0]["rate_rps"] == 4
+    assert "served over HTTP" in p99_vs_load(read_results(tmp_path / "results.json"), 5000.0)
 
 
 def test_sigint_stops_the_service_cleanly(served):
