@@ -56,10 +56,11 @@ def test_a_lone_request_waits_at_most_max_wait_then_runs_alone():
 
 
 def test_full_queue_refuses_and_late_jobs_are_shed():
-    gate = threading.Event()
-    batcher = Batcher(lambda jobs: gate.wait(5), max_batch=1, workers=1, max_queue=2, shed_after_ms=20)
+    gate, started = threading.Event(), threading.Event()
+    batcher = Batcher(lambda jobs: (started.set(), gate.wait(5)), max_batch=1, workers=1, max_queue=2,
+                      shed_after_ms=20)
     first, events = _submit(batcher, ["a"])
-    time.sleep(0.05)  # the worker holds "a"
+    assert started.wait(5)  # the worker holds "a": the queue is empty again
     queued, more = _submit(batcher, ["b", "c"])
     with pytest.raises(Overloaded, match="queue full"):
         batcher.submit("d")
