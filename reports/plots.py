@@ -231,12 +231,62 @@ def throughput_vs_batch(results: dict) -> str | None:
     return svg
 
 
+def _load_series(results: dict) -> dict[str, list[tuple[str, str, list[tuple[float, float]]]]]:
+    """backend -> [(variant, kind, [(rate, p99 ms)])]: kind "real" (LoadGen runs in process),
+    "simulation" (the estimate replayed on the same runs, or a server-sim cell), "served" (HTTP)."""
+    out: dict[str, list] = {}
+    for cell in results.get("cells", []):
+        if cell["status"] != "ok" or cell["scenario"] not in ("server", "server-sim"):
+            continue
+        points = sorted((p for p in cell.get("points", []) if p.get("stats")), key=lambda p: p["rate_rps"])
+        if cell["scenario"] == "server-sim":
+            out.setdefault(cell["backend"], []).append(
+                (cell["variant"], "simulation", [(p["rate_rps"], p["stats"]["p99_ms"]) for p in points]))
+            continue
+        out.setdefault(cell["backend"], []).append(
+            (cell["variant"], "real", [(p["rate_rps"], p["stats"]["p99_ms"]) for p in points]))
+        sim = [(p["rate_rps"], p["simulated_p99_ms"]) for p in points if p.get("simulated_p99_ms")]
+        if sim:
+            out[cell["backend"]].append((cell["variant"], "simulation", sim))
+    for served in results.get("served") or []:
+        points = sorted((p for p in served.get("points", []) if p.get("stats")), key=lambda p: p["rate_rps"])
+        if points:
+            out.setdefault(served.get("backend") or "served", []).append(
+                (served.get("variant") or "served", "served", [(p["rate_rps"], p["stats"]["p99_ms"]) for p in points]))
+    return out
+
+
+_LOAD_KINDS = {"real": ("", "-", 1.4, None), "simulation": (" simulation (estimate)", ":", 1.0, "none"),
+               "served": (" served over HTTP", "--", 1.4, None)}
+
+
 def p99_vs_load(results: dict, sla_ms: float | None) -> str | None:
+    """p99 against offered load per backend: real LoadGen runs (solid), the simulation's estimate for
+    the same runs (dotted, hollow markers), and the service measured over HTTP (dashed)."""
     if sla_ms is None:
-        slas = {c.get("sla_p99_ms") for c in results.get("cells", []) if c["scenario"] == "server"} - {None}
+        slas = {c.get("sla_p99_ms") for c in results.get("cells", [])
+                if c["scenario"] in ("server", "server-sim")} - {None}
         sla_ms = slas.pop() if len(slas) == 1 else None
-    return _points_plot(results, "server", "rate_rps", lambda p: p["stats"]["p99_ms"], "p99-load",
-                        "offered load (requests/s)", "p99 latency (ms, log scale)", sla_ms, log_y=True)
+    groups = {b: series for b, series in _load_series(results).items() if series}
+    if not groups:
+        return None
+    variants = _order(results, "variant")
+    fig, axes = _grid(len(groups), share=False)
+    for ax, (backend, series) in zip(axes, groups.items()):
+        for variant, kind, xy in series:
+            st = style(variants.index(variant) if variant in variants else len(variants))
+            suffix, line, width, face = _LOAD_KINDS[kind]
+            ax.plot([x for x, _ in xy], [y for _, y in xy], label=f"{variant}{suffix}", color=st["color"],
+                    marker=st["marker"], linestyle=line, linewidth=width, markersize=4,
+                    **({"markerfacecolor": face} if face else {}))
+        if sla_ms is not None:
+            ax.axhline(sla_ms, color="black", linestyle="-.", linewidth=1, label=f"SLA p99 = {sla_ms:g} ms")
+        _log_x(ax, axis="y")
+        ax.set_title(backend)
+        ax.set_xlabel("offered load (requests/s)")
+        ax.set_ylabel("p99 latency (ms, log scale)")
+    _shared_legend(fig, axes)
+    return to_svg(fig, "p99-load")
 
 
 def sweeps(results: dict) -> dict[str, str]:
