@@ -28,6 +28,7 @@ from typing import Callable
 
 import numpy as np
 
+from rankbench.bench.backends.base import run_in_chunks, warm_shapes
 from rankbench.bench.stats import summarize
 from rankbench.common.registry import Registry
 from rankbench.bench.timing import Measurement, TimingConfig, measure, now_ns, warm_up
@@ -44,7 +45,7 @@ class ScenarioContext:
 
 SCENARIOS = Registry("scenario")  # name -> (default parameters, function)
 # Bump a scenario's version when its measurement changes: cached cells of older versions are redone.
-SCENARIO_VERSIONS = {"server": 2}
+SCENARIO_VERSIONS = {"server": 3}  # 3: merged batches split at the backend's maximum, shapes warmed
 
 
 def register_scenario(name: str, **defaults):
@@ -130,7 +131,7 @@ def _serve_one(ctx: ScenarioContext, request, n: int) -> dict:
     t0 = now_ns()
     batch = ctx.encoder.encode(pairs)
     t1 = now_ns()
-    scores = ctx.session.run(batch)
+    scores = run_in_chunks(ctx.session, batch)
     ctx.session.synchronize()
     t2 = now_ns()
     order = np.argsort(-np.asarray(scores), kind="stable")
@@ -170,7 +171,7 @@ def offline(ctx: ScenarioContext, params: dict) -> dict:
     for size in params["batch_sizes"]:
         pool = _pair_pool(ctx.requests, size * int(params["distinct_batches"]))
         batches = [ctx.encoder.encode(pool[i:i + size]) for i in range(0, len(pool), size)]
-        m = measure(lambda i: (ctx.session.run(batches[i % len(batches)]), None)[1],
+        m = measure(lambda i: (run_in_chunks(ctx.session, batches[i % len(batches)]), None)[1],
                     ctx.session.synchronize, timing, distinct_inputs=len(batches))
         points.append(_point("batch_size", int(size), m, int(size)))
         if ctx.progress:
@@ -230,16 +231,16 @@ def server(ctx: ScenarioContext, params: dict) -> dict:
         t0 = now_ns()
         encoded = [candidate_pairs(r, n_cand) for r in reqs]
         batch = ctx.encoder.encode([p for pairs, _ in encoded for p in pairs])
-        scores = np.asarray(ctx.session.run(batch))
+        scores = np.asarray(run_in_chunks(ctx.session, batch))
         ctx.session.synchronize()
         for q, (_, ids) in enumerate(encoded):  # rank each request's own candidates
             order = np.argsort(-scores[q * n_cand:(q + 1) * n_cand], kind="stable")
             _ = [ids[j] for j in order]
         return (now_ns() - t0) / 1e9
 
-    # Warm up single and merged services (their shapes may compile), and estimate capacity.
+    warm_shapes(ctx.session, merged_shapes(ctx, n_cand, max_batch))  # fixed-shape backends: compile all first
     times = warm_up(lambda i: serve([i]), ctx.session.synchronize, ctx.timing, at_least=len(ctx.requests))
-    for size in range(2, max_batch + 1):  # merged services have their own shapes: compile the usual ones
+    for size in range(2, max_batch + 1):  # warm up single and merged services, and estimate capacity
         serve(list(range(size)))
     service_s = float(np.median(times[-3:])) / 1000.0
     sla_ms = params["sla_p99_ms"]
@@ -259,10 +260,10 @@ def server(ctx: ScenarioContext, params: dict) -> dict:
         # Offered load = rate x measured service time per request (batching included): >= 1 means
         # the queue grows without bound, however short the finite run makes its p99 look (a few
         # requests cannot show the steady state). The nominal rate, not the sample's, is used.
-        utilization = rate * busy / len(lat)
+        utilization = round(rate * busy / len(lat), 4)  # judged as recorded: 0.99996 is 1.0, overloaded
         points[rate] = {"rate_rps": float(rate), "samples_ms": lat_ms, "stats": stats,
                         "achieved_rps": len(lat) / span, "complete": complete,
-                        "utilization": round(utilization, 4)}
+                        "utilization": utilization}
         ok = complete and utilization < 1.0 and stats["p99_ms"] <= sla_ms
         if ctx.progress:
             ctx.progress(f"rate {rate:.3g}/s: p99 {stats['p99_ms']:.1f} ms (SLA {sla_ms:g}), "
@@ -281,6 +282,15 @@ def server(ctx: ScenarioContext, params: dict) -> dict:
     return {"samples_ms": chosen["samples_ms"], "stats": chosen["stats"], "parts_ms": {},
             "points": [points[r] for r in sorted(points)], "max_rate_under_sla_rps": best,
             "sla_p99_ms": sla_ms, "service_ms": service_s * 1000.0}
+
+
+def merged_shapes(ctx: ScenarioContext, n_cand: int, max_batch: int) -> list[tuple[int, int]]:
+    """Every (rows, length) a merged service can have: k requests of n_cand pairs, padded to the
+    longest of them, which is one request's own length. Empty for dynamic-shape sessions."""
+    if not getattr(ctx.session, "fixed_shapes", False):
+        return []
+    lengths = sorted({ctx.encoder.encode(candidate_pairs(r, n_cand)[0])["input_ids"].shape[1] for r in ctx.requests})
+    return [(k * n_cand, length) for k in range(1, max_batch + 1) for length in lengths]
 
 
 def _search(level: Callable[[float], bool], start: float, max_levels: int, ceiling: float) -> list[float]:
@@ -327,7 +337,7 @@ def sweep_length(ctx: ScenarioContext, params: dict) -> dict:
     points = []
     for length in params["values"]:
         batches = [ctx.encoder.encode(candidate_pairs(r, n)[0], pad_to=int(length)) for r in ctx.requests[:4]]
-        m = measure(lambda i: (ctx.session.run(batches[i % len(batches)]), None)[1],
+        m = measure(lambda i: (run_in_chunks(ctx.session, batches[i % len(batches)]), None)[1],
                     ctx.session.synchronize, timing, distinct_inputs=len(batches))
         points.append(_point("value", int(length), m, n))
     return _sweep_result(points, params["values"][-1])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rankbench.bench.backends.options import backend_label
 from rankbench.common.files import atomic_write_text
 from rankbench.reports.select import Constraints, Decision, best_throughput, cell_stats, select, status_detail, variant_accuracy
 
@@ -49,11 +50,13 @@ def _role(decision: Decision, cell_id: str | None) -> tuple[str, str]:
 
 
 def table_rows(results: dict, decision: Decision) -> list[dict]:
-    """One row per variant x backend: latency of the decision's scenario, best throughput, accuracy, size."""
+    """One row per variant x backend with its options (torch fp32 and torch tf32 are two rows): latency of
+    the decision's scenario, best throughput, accuracy, size."""
     scenario = decision.constraints.scenario
     pairs: dict[tuple[str, str], list[dict]] = {}
     for cell in results.get("cells", []):
-        pairs.setdefault((cell["variant"], cell["backend"]), []).append(cell)
+        pairs.setdefault((cell["variant"], backend_label(cell["backend"], cell.get("backend_options") or {})),
+                         []).append(cell)
     rows = []
     for (variant, backend), cells in pairs.items():
         main = next((c for c in cells if c["scenario"] == scenario), None)
@@ -70,7 +73,8 @@ def table_rows(results: dict, decision: Decision) -> list[dict]:
                      "detail": "; ".join([detail, *others]).strip("; "), "tag": tag,
                      "p50_ms": stats.get("p50_ms"), "p99_ms": stats.get("p99_ms"),
                      "p99_reliable": stats.get("p99_reliable", True),
-                     "pairs_per_s": best_throughput(results, variant, backend) if status == "ok" else None,
+                     "pairs_per_s": best_throughput(results, variant, shown["backend"], backend)
+                     if status == "ok" else None,
                      "ndcg": ndcg, "retention": retention, "params": artifact.get("params"),
                      "bytes": artifact.get("bytes_on_disk")})
     return rows
@@ -91,9 +95,9 @@ def parity_rows(results: dict) -> list[dict]:
     rows: dict[tuple[str, str], dict] = {}
     for cell in results.get("cells", []):
         parity = cell.get("parity")
-        key = (cell["variant"], cell["backend"])
+        key = (cell["variant"], backend_label(cell["backend"], cell.get("backend_options") or {}))
         if parity and (key not in rows or not parity.get("passed", True)):
-            rows[key] = {"id": f"{cell['variant']}/{cell['backend']}", **parity}
+            rows[key] = {"id": f"{key[0]}/{key[1]}", **parity}
     return sorted(rows.values(), key=lambda r: bool(r.get("passed")))
 
 

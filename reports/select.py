@@ -163,11 +163,16 @@ def cell_stats(cell: dict) -> dict | None:
     return None
 
 
-def best_throughput(results: dict, variant: str, backend: str) -> float | None:
-    """Highest pairs/s of a variant on a backend: offline points first, any ok cell otherwise."""
+def best_throughput(results: dict, variant: str, backend: str, label: str | None = None) -> float | None:
+    """Highest pairs/s of a variant on a backend (with `label`: on those options only, see
+    backend_label): offline points first, any ok cell otherwise."""
+    from rankbench.bench.backends.options import backend_label
+
     best = None
     for cell in results.get("cells", []):
         if cell["variant"] != variant or cell["backend"] != backend or cell["status"] != "ok":
+            continue
+        if label is not None and backend_label(cell["backend"], cell.get("backend_options") or {}) != label:
             continue
         pool = [p.get("stats") for p in cell.get("points", [])] if cell["scenario"] == "offline" else []
         pool.append(cell.get("stats"))

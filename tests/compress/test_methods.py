@@ -107,13 +107,38 @@ def fp16(art, teacher, requests, teacher_scores):
     correlates(art, teacher, requests, teacher_scores)
 
 
-def tensorrt_calibration(art, teacher, requests, teacher_scores):
-    info = json.loads((art.path / "tensorrt.json").read_text())
-    batches = sorted((art.path / "calibration").glob("batch_*.npz"))
-    assert len(batches) == info["batches"] >= 1
-    with np.load(batches[0]) as batch:
-        assert batch["input_ids"].shape == (32, 48) and batch["input_ids"].dtype == np.int64
-    assert torch_loader(art.format) is None
+def tensorrt_qdq(art, teacher, requests, teacher_scores):
+    import onnx
+    from onnx import numpy_helper
+
+    from rankbench.compress.onnx_types import graph_precision, qdq_problems
+
+    path = art.path / "model.onnx"
+    graph = onnx.load(str(path)).graph
+    zero_points = {n.input[2] for n in graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")}
+    inits = {i.name: i for i in graph.initializer}
+    # Symmetric INT8 everywhere (what TensorRT accepts): every zero point an int8 constant 0.
+    assert zero_points and all(inits[z].data_type == onnx.TensorProto.INT8 for z in zero_points)
+    assert not any(numpy_helper.to_array(inits[z]).any() for z in zero_points)
+    assert qdq_problems(path) == [] and graph_precision(path) == "int8"
+    assert art.meta["precision"] == "int8" and art.meta["calibration_requests"] == 8
+    assert art.meta["quantized_nodes"] == 2 * 5  # as ORT static: FFN down-projections and the head stay float
+    correlates(art, teacher, requests, teacher_scores)
+
+
+def onnx_fp16(art, teacher, requests, teacher_scores):
+    import onnx
+
+    from rankbench.compress.onnx_types import graph_precision
+
+    graph = onnx.load(str(art.path / "model.onnx")).graph
+    assert graph_precision(art.path / "model.onnx") == "fp16" and art.meta["precision"] == "fp16"
+    # Inputs and outputs keep their types: int64 ids in, float32 logits out.
+    assert [i.type.tensor_type.elem_type for i in graph.input] == [onnx.TensorProto.INT64] * 3
+    assert graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert art.meta["converter"] in ("modelopt-autocast", "torch-export")
+    assert art.meta["bytes_on_disk"] < 0.6 * teacher.meta["bytes_on_disk"]
+    correlates(art, teacher, requests, teacher_scores)
 
 
 def student_one_layer(art, teacher, requests, teacher_scores):
@@ -168,7 +193,8 @@ ROWS = {
                               "quantize_attention": True, "per_channel": False}, onnx_int8)],
     "quantize-torch-dynamic": [({}, torch_int8)],
     "half": [({"dtype": "bfloat16"}, bf16), ({"dtype": "float16"}, fp16)],
-    "quantize-tensorrt-int8": [({"calibration_requests": 16}, tensorrt_calibration)],
+    "quantize-tensorrt-int8": [({"calibration_requests": 8}, tensorrt_qdq)],
+    "onnx-fp16": [({"converter": "torch"}, onnx_fp16)],
     "distill": [({"layers": 1, **TRAIN}, student_one_layer),
                 ({"layers": 2, "heads_ratio": 0.5, "ffn_ratio": 0.5, "loss": "distill-mse", **TRAIN}, narrow_student)],
     "lora": [(TRAIN, lora_merged)],
@@ -202,7 +228,7 @@ def test_method(step, claim, teacher, ctx, requests, teacher_scores):
     AutoTokenizer.from_pretrained(art.path)
     assert json.loads((art.path / "ranker.json").read_text())["max_length"] == 48
     # Reloads with the same scores: compress compares the model as built with the one read back.
-    if art.format not in ("onnx", "tensorrt-int8"):
+    if art.format != "onnx":
         assert meta["reload_max_abs_diff"] <= 1e-5
         assert torch_loader(art.format) is not None
     claim(art, teacher, requests, teacher_scores)
