@@ -24,6 +24,8 @@ from typing import Callable
 
 import numpy as np
 
+from rankbench.bench.backends.base import run_in_chunks, warm_shapes
+
 now_ns = time.perf_counter_ns
 
 
@@ -179,7 +181,7 @@ class RankProcessor:
         t0 = now_ns()
         batch = self.encoder.encode_requests([(j.payload.context, list(j.payload.texts)) for j in jobs])
         t1 = now_ns()
-        scores = np.asarray(self.session.run(batch), dtype=np.float64).reshape(-1)
+        scores = np.asarray(run_in_chunks(self.session, batch), dtype=np.float64).reshape(-1)
         self.session.synchronize()
         t2 = now_ns()
         start = 0
@@ -191,6 +193,17 @@ class RankProcessor:
         parts = {"assemble": t1 - t0, "model": t2 - t1, "sort": now_ns() - t2}
         for job in jobs:
             job.parts_ns = parts
+
+    def warm_merged_shapes(self, queries: list[RankQuery], max_batch: int) -> list:
+        """Fixed-shape sessions (XLA, CUDA graphs, TensorRT profiles): compile every (rows, length) a
+        merged batch of up to `max_batch` of these queries can take, before anything is timed."""
+        if not getattr(self.session, "fixed_shapes", False):
+            return []
+        lengths = sorted({self.encoder.encode_requests([(q.context, list(q.texts))])["input_ids"].shape[1]
+                          for q in queries})
+        rows = sorted({len(q.texts) for q in queries})
+        return warm_shapes(self.session, [(k * n, length) for k in range(1, max_batch + 1) for n in rows
+                                          for length in lengths])
 
     def serve_now(self, queries: list[RankQuery]) -> float:
         """Run queries as one batch in this thread; returns its duration in seconds (warm-up)."""

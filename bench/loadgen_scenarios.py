@@ -83,6 +83,7 @@ def loadgen_offline(ranker: RankProcessor, queries: list[RankQuery], expected_rp
 
 def _warm_up(ranker: RankProcessor, queries: list[RankQuery], ctx, max_batch: int) -> float:
     """Compile/settle single and merged services; one request's service time in seconds."""
+    ranker.warm_merged_shapes(queries, max_batch)
     times = warm_up(lambda i: ranker.serve_now([queries[i % len(queries)]]), ctx.session.synchronize,
                     ctx.timing, at_least=len(queries))
     for size in range(2, max_batch + 1):

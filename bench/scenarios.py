@@ -33,6 +33,7 @@ from typing import Callable
 
 import numpy as np
 
+from rankbench.bench.backends.base import run_in_chunks
 from rankbench.bench.batcher import RankProcessor, RankQuery
 from rankbench.bench.scenario_params import resolve_params
 from rankbench.bench.loadgen import loadgen_available
@@ -100,7 +101,7 @@ def serve_one(ctx: ScenarioContext, query: RankQuery, catalog: bool) -> dict:
         t1 = t0
         batch = ctx.encoder.encode([(query.context, t) for t in query.texts])
     t2 = now_ns()
-    scores = ctx.session.run(batch)
+    scores = run_in_chunks(ctx.session, batch)
     ctx.session.synchronize()
     t3 = now_ns()
     order = np.argsort(-np.asarray(scores), kind="stable")
@@ -169,7 +170,7 @@ def offline(ctx: ScenarioContext, params: dict) -> dict:
     for size in params["batch_sizes"]:
         pool = _pair_pool(ctx.requests, size * int(params["distinct_batches"]))
         batches = [ctx.encoder.encode(pool[i:i + size]) for i in range(0, len(pool), size)]
-        m = measure(lambda i: (ctx.session.run(batches[i % len(batches)]), None)[1],
+        m = measure(lambda i: (run_in_chunks(ctx.session, batches[i % len(batches)]), None)[1],
                     ctx.session.synchronize, timing, distinct_inputs=len(batches))
         points.append(_point("batch_size", int(size), m, int(size)))
         if ctx.progress:
@@ -226,7 +227,7 @@ def sweep_length(ctx: ScenarioContext, params: dict) -> dict:
     points = []
     for length in params["values"]:
         batches = [ctx.encoder.encode(candidate_pairs(r, n)[0], pad_to=int(length)) for r in ctx.requests[:4]]
-        m = measure(lambda i: (ctx.session.run(batches[i % len(batches)]), None)[1],
+        m = measure(lambda i: (run_in_chunks(ctx.session, batches[i % len(batches)]), None)[1],
                     ctx.session.synchronize, timing, distinct_inputs=len(batches))
         points.append(_point("value", int(length), m, n))
     return _sweep_result(points, params["values"][-1])

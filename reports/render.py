@@ -97,13 +97,16 @@ def problems(results: dict) -> list[str]:
 
 
 def parity_rows(results: dict) -> list[dict]:
-    """One row per variant x backend (parity is a property of the pair; a failing check wins), failures first."""
-    rows: dict[tuple[str, str], dict] = {}
+    """One row per variant served one way (parity belongs to the variant and the backend with its
+    options; a failing check wins), failures first."""
+    from rankbench.reports.figures import serving
+
+    rows: dict[str, dict] = {}
     for cell in results.get("cells", []):
         parity = cell.get("parity")
-        key = (cell["variant"], cell["backend"])
+        key = f"{cell['variant']}/{serving(cell)}"
         if parity and (key not in rows or not parity.get("passed", True)):
-            rows[key] = {"id": f"{cell['variant']}/{cell['backend']}", **parity}
+            rows[key] = {"id": key, **parity}
     return sorted(rows.values(), key=lambda r: bool(r.get("passed")))
 
 

@@ -4,8 +4,8 @@
         --scenarios single-stream,offline,server --p99-ms 3000 --out runs/bench
     rankbench bench --artifact runs/x/variants/int8 --artifact runs/x/teacher --backends onnxruntime
 
-Backend specs: NAME[:OPTION...], an option being a precision (fp32, fp16, bf16, int8), a flag
-(compile, cuda_graphs) or key=value (threads=2, provider=cuda, device=cuda:1, seq_buckets=32/64/128).
+Backend specs: NAME[:OPTION...], an option being a precision (fp32, tf32, fp16, bf16, int8), a flag
+(compile, cuda_graphs, fixed_shapes) or key=value (threads=2, provider=cuda, device=cuda:1, seq_buckets=32/64/128).
 Finished cells are cached under OUT/cells: the same command again measures nothing new.
 """
 from __future__ import annotations

@@ -36,7 +36,8 @@ def test_the_side_by_side_script_runs_on_the_tiny_model(script, tiny_artifact, t
     assert rows["torch fp32"]["speedup"] == 1.0 and rows["torch fp32"]["retention"] == 1.0
     # fp32 runtimes rank exactly as torch does; the ratios are computed, not copied.
     assert rows["openvino f32"]["ndcg@10"] == rows["torch fp32"]["ndcg@10"]
-    assert rows["openvino f32"]["speedup"] == round(rows["torch fp32"]["p50_ms"] / rows["openvino f32"]["p50_ms"], 2)
+    assert rows["openvino f32"]["speedup"] == pytest.approx(rows["torch fp32"]["p50_ms"] / rows["openvino f32"]["p50_ms"],
+                                                            abs=0.011)  # from the unrounded p50s
     assert result["users"] == 2 and result["candidates_per_request"] == len(tiny_data.test[0].candidates)
     assert isinstance(result["environment"]["cpu"]["flags"], list) and result["environment"]["threads"] == 1
     assert set(result["goals_met_by"]) == {"openvino int8 of the teacher: >= 5x at retention >= 0.99",

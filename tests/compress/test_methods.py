@@ -120,13 +120,38 @@ def fp16(art, teacher, requests, teacher_scores):
     correlates(art, teacher, requests, teacher_scores)
 
 
-def tensorrt_calibration(art, teacher, requests, teacher_scores):
-    info = json.loads((art.path / "tensorrt.json").read_text())
-    batches = sorted((art.path / "calibration").glob("batch_*.npz"))
-    assert len(batches) == info["batches"] >= 1
-    with np.load(batches[0]) as batch:
-        assert batch["input_ids"].shape == (32, 48) and batch["input_ids"].dtype == np.int64
-    assert torch_loader(art.format) is None
+def tensorrt_qdq(art, teacher, requests, teacher_scores):
+    import onnx
+    from onnx import numpy_helper
+
+    from rankbench.compress.onnx_types import graph_precision, qdq_problems
+
+    path = art.path / "model.onnx"
+    graph = onnx.load(str(path)).graph
+    zero_points = {n.input[2] for n in graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")}
+    inits = {i.name: i for i in graph.initializer}
+    # Symmetric INT8 everywhere (what TensorRT accepts): every zero point an int8 constant 0.
+    assert zero_points and all(inits[z].data_type == onnx.TensorProto.INT8 for z in zero_points)
+    assert not any(numpy_helper.to_array(inits[z]).any() for z in zero_points)
+    assert qdq_problems(path) == [] and graph_precision(path) == "int8"
+    assert art.meta["precision"] == "int8" and art.meta["calibration_requests"] == 8
+    assert art.meta["quantized_nodes"] == 2 * 5  # as ORT static: FFN down-projections and the head stay float
+    correlates(art, teacher, requests, teacher_scores)
+
+
+def onnx_fp16(art, teacher, requests, teacher_scores):
+    import onnx
+
+    from rankbench.compress.onnx_types import graph_precision
+
+    graph = onnx.load(str(art.path / "model.onnx")).graph
+    assert graph_precision(art.path / "model.onnx") == "fp16" and art.meta["precision"] == "fp16"
+    # Inputs and outputs keep their types: int64 ids in, float32 logits out.
+    assert [i.type.tensor_type.elem_type for i in graph.input] == [onnx.TensorProto.INT64] * 3
+    assert graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert art.meta["converter"] in ("modelopt-autocast", "torch-export")
+    assert art.meta["bytes_on_disk"] < 0.6 * teacher.meta["bytes_on_disk"]
+    correlates(art, teacher, requests, teacher_scores)
 
 
 def openvino_ir(art, teacher, requests, teacher_scores):
@@ -211,7 +236,8 @@ ROWS = {
                               "quantize_attention": True, "per_channel": False}, onnx_int8)],
     "quantize-torch-dynamic": [({}, torch_int8)],
     "half": [({"dtype": "bfloat16"}, bf16), ({"dtype": "float16"}, fp16)],
-    "quantize-tensorrt-int8": [({"calibration_requests": 16}, tensorrt_calibration)],
+    "quantize-tensorrt-int8": [({"calibration_requests": 8}, tensorrt_qdq)],
+    "onnx-fp16": [({"converter": "torch"}, onnx_fp16)],
     "quantize-openvino-int8": [({"calibration_requests": 8}, openvino_int8),
                                ({"calibration_requests": 8, "subset_size": 4, "preset": "performance",
                                  "fast_bias_correction": False, "compress_to_fp16": False}, openvino_int8),
@@ -249,7 +275,7 @@ def test_method(step, claim, teacher, ctx, requests, teacher_scores):
     AutoTokenizer.from_pretrained(art.path)
     assert json.loads((art.path / "ranker.json").read_text())["max_length"] == 48
     # Reloads with the same scores: compress compares the model as built with the one read back.
-    if art.format not in ("onnx", "tensorrt-int8", "openvino"):
+    if art.format not in ("onnx", "openvino"):
         assert meta["reload_max_abs_diff"] <= 1e-5
         assert torch_loader(art.format) is not None
     claim(art, teacher, requests, teacher_scores)
