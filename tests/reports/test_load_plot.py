@@ -6,7 +6,8 @@ import copy
 import re
 
 from rankbench.bench.results import validate
-from rankbench.reports.plots import _load_series, p99_vs_load
+from rankbench.reports.load_plot import load_series
+from rankbench.reports.plots import p99_vs_load
 from rankbench.reports.render import render
 from tests.reports.results_factory import sample_results
 
@@ -31,7 +32,7 @@ def test_real_simulated_and_served_series_are_told_apart():
                           "points": [{"rate_rps": p["rate_rps"], "stats": p["stats"]} for p in served_cell["points"]],
                           "max_rate_under_sla_rps": served_cell["points"][0]["rate_rps"]}]
     validate(results)
-    series = _load_series(results)[served_cell["backend"]]
+    series = load_series(results)[served_cell["backend"]]
     kinds = {(variant, kind) for variant, kind, _ in series}
     assert {(served_cell["variant"], k) for k in ("real", "simulation", "served")} <= kinds
     svg = p99_vs_load(results, 50.0)
