@@ -40,7 +40,9 @@ def test_gpu_check_cpu_path_with_a_bundle(tmp_path, fake_movielens):
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "stopped early" not in log, log[-3000:]
     results = read_results(tmp_path / "dest" / "results.json")  # schema-checked
-    cells = {c["id"]: c for c in results["cells"]}
+    # Canonical ids carry the scenario's non-default parameters ("offline[batch_sizes=1,8]"): match
+    # on the rest.
+    cells = {c["id"].split("[")[0]: c for c in results["cells"]}
     ok = {i for i, c in cells.items() if c["status"] == "ok"}
     assert {"teacher/torch:device=cpu/single-stream", "teacher/torch:device=cpu+fixed_shapes/offline",
             "distilled/xla:device=cpu/offline", "teacher+int8-qdq/onnxruntime/single-stream"} <= ok
@@ -49,7 +51,7 @@ def test_gpu_check_cpu_path_with_a_bundle(tmp_path, fake_movielens):
         "tensorrt" in cells["teacher+int8-qdq/tensorrt:int8/offline"]["reason"]
     assert "CUDA" in cells["teacher/torch:fp16+device=cpu+cuda_graphs/offline"]["reason"]
     rows = {r["id"]: r for r in json.loads((tmp_path / "dest" / "accuracy_per_cell.json").read_text())}
-    assert all(rows[i]["accuracy"] and rows[i]["accuracy"]["users"] == 4 for i in ok), rows
+    assert all(rows[cells[i]["id"]]["accuracy"] and rows[cells[i]["id"]]["accuracy"]["users"] == 4 for i in ok), rows
     assert "NDCG@10" in (tmp_path / "dest" / "summary.md").read_text()
     variants = json.loads((tmp_path / "work" / "variants.json").read_text())
     assert set(variants) == {"teacher", "distilled", "teacher+int8-qdq"}
