@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 from rankbench.bench.backends import BackendOptions
 from rankbench.bench.placement import Placement
 from rankbench.common.store import Store
-from rankbench.compress.artifact import Artifact
+from rankbench.compress.artifact import ARTIFACT_FILE, Artifact
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,13 @@ class Executor:
         return None
 
     def portable(self, artifact: Artifact) -> Artifact:
-        """The artifact as works receive it: its path relative to the store where it lies inside."""
-        return Artifact(Path(self.store.relative(artifact.path)), artifact.name, artifact.format, artifact.meta)
+        """The artifact as works receive it: its path relative to the store. One that lies outside
+        the store (a cached teacher, a folder given on the command line) is copied in first where
+        works run elsewhere, under imported/<name>-<hash>."""
+        rel = self.store.relative(artifact.path)
+        if self.distributed and Path(rel).is_absolute():
+            rel = self.store.publish_dir(artifact.path, f"imported/{artifact.name}-{artifact.hash}", ARTIFACT_FILE)
+        return Artifact(Path(rel), artifact.name, artifact.format, artifact.meta)
 
     def view(self, artifact: Artifact) -> Artifact:
         """A portable artifact as the driver sees it (its path in the local root; files not fetched)."""

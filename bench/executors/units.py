@@ -85,12 +85,8 @@ def reference_unit(store: Store, artifact: Artifact, requests: list, label: str,
     from rankbench.bench.scores import reference_score_name, reference_scores_of
 
     artifact = open_artifact(store, artifact)
-    rel = f"accuracy/{reference_score_name(artifact)}"
-    store.pull(rel)
-    try:
+    with store.synced(f"accuracy/{reference_score_name(artifact)}"):  # what was scored is kept, even on failure
         scores, scorer = reference_scores_of(artifact, requests, store.local("accuracy"), log, label)
-    finally:
-        store.push(rel)  # what was scored before a failure is kept
     return {"scores": scores, "scorer": scorer}
 
 
@@ -99,12 +95,8 @@ def own_scores_unit(store: Store, cell: dict, artifact: Artifact, requests: list
     from rankbench.bench.accuracy import own_score_name, own_scores
 
     artifact = open_artifact(store, artifact)
-    rel = f"accuracy/{own_score_name(cell, artifact)}"
-    store.pull(rel)
-    try:
+    with store.synced(f"accuracy/{own_score_name(cell, artifact)}"):
         return own_scores(cell, artifact, requests, store.local("accuracy"), log)
-    finally:
-        store.push(rel)
 
 
 class _Quiet:
@@ -120,17 +112,15 @@ def measure_unit(store: Store, artifact: Artifact, vname: str, defs: list[dict],
     from rankbench.bench.measure import measure_group, reference_name
 
     artifact = open_artifact(store, artifact)
-    parity = f"parity/{reference_name(artifact, inputs.parity_requests)}"
-    store.pull(parity)
     inputs = dataclasses.replace(inputs, parity_cache=store.local("parity"), references={})
     where = {"machine": machine_record(), "threads": defs[0]["options"].threads or default_threads(),
              "executor": dict(_WORKER["executor"])}
     cells = []
-    for cell in measure_group(artifact, vname, defs, inputs, status or _Quiet()):
-        cells.append({**cell, **where})
-        if on_cell:
-            on_cell(cells[-1])
-    store.push(parity)
+    with store.synced(f"parity/{reference_name(artifact, inputs.parity_requests)}"):
+        for cell in measure_group(artifact, vname, defs, inputs, status or _Quiet()):
+            cells.append({**cell, **where})
+            if on_cell:
+                on_cell(cells[-1])
     return cells
 
 
@@ -140,9 +130,7 @@ def confirm_unit(store: Store, role: str, cell: dict, artifact: Artifact, reques
     from rankbench.bench.confirm import confirm_cells
 
     artifact = open_artifact(store, artifact)
-    rel = f"cells/{cell['key']}.confirm.json"
-    store.pull(rel)
-    (entry,) = confirm_cells([(role, cell)], {cell["variant"]: artifact}, requests, store.local("cells"),
-                             sla_p99_ms=sla_p99_ms, samples=samples, log=log)
-    store.push(rel)
+    with store.synced(f"cells/{cell['key']}.confirm.json"):
+        (entry,) = confirm_cells([(role, cell)], {cell["variant"]: artifact}, requests, store.local("cells"),
+                                 sla_p99_ms=sla_p99_ms, samples=samples, log=log)
     return entry

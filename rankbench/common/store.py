@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,7 +72,10 @@ class Store:
     def check(self) -> None:
         """Fail early (before any work) when the URL's protocol or its package is missing."""
         if self.remote:
-            self._fs()
+            try:
+                self._fs()
+            except ImportError as err:  # e.g. s3:// without s3fs: fsspec names the package to install
+                raise RuntimeError(f"store {self.url}: {err}") from None
 
     # --- files --------------------------------------------------------------------------------
     def pull(self, rel: str | Path) -> Path:
@@ -90,6 +94,18 @@ class Store:
             fs, base = self._fs()
             fs.makedirs(f"{base}/{Path(rel).parent.as_posix()}", exist_ok=True)
             fs.put_file(str(local), f"{base}/{rel}")
+
+    @contextmanager
+    def synced(self, rel: str | Path):
+        """Yield the local copy of a file (pulled first); copy it up afterwards if it changed,
+        even when the work with it failed (what was finished is kept)."""
+        local = self.pull(rel)
+        before = _stamp(local)
+        try:
+            yield local
+        finally:
+            if _stamp(local) != before:
+                self.push(rel)
 
     def pull_tree(self, rel: str | Path) -> Path:
         """Every file under a store folder that is missing here or differs in size (e.g. cells/)."""
@@ -141,6 +157,14 @@ class Store:
             replace_dir(staging, local)
         self.push_dir(rel, marker)
         return rel
+
+
+def _stamp(path: Path) -> tuple | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
 
 
 def _get(fs, remote: str, local: Path) -> None:
