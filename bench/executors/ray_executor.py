@@ -20,6 +20,11 @@ RANKBENCH_THREADS (what backends use when their options name no count) explicitl
 or the run's thread count, else the node's cores for a timed cell (it has the node to itself) and
 the CPUs it asked for otherwise. Cells record the count.
 
+Cache keys: a cell's key covers what it asks for (resources, accelerator type, node labels) and the
+driver's libraries and code, not the driver's machine, which measures nothing; label the nodes
+(rankbench/machine) so that one placement means one kind of machine. The cell records the node
+that measured it.
+
 Failures: a task that raises, a worker that dies or a node that dies ends as an outcome with the
 reason; the run goes on. Ray retries a task after a worker or node death `max_retries` times; a
 retry reruns the whole unit and its result replaces nothing but is returned once, so samples are

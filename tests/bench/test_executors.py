@@ -144,3 +144,18 @@ def test_a_url_store_lets_another_driver_resume(tiny_artifact, data, tmp_path, m
         monkeypatch.setitem(scenarios_module.SCENARIOS, name, (defaults, lambda *a, **k: calls.append(1)))
     second = run()
     assert calls == [] and second["cells"][0]["samples_ms"] == first["cells"][0]["samples_ms"]
+
+
+def test_without_ray_the_local_executor_runs_and_ray_says_what_is_missing(tiny_artifact, data, tmp_path,
+                                                                           monkeypatch):
+    import sys
+
+    from rankbench.bench.executors import make_executor
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed: import ray fails
+    results = run_benchmark({"tiny": tiny_artifact}, tmp_path, ["torch:threads=1"], ["single-stream"], data=data,
+                            users=2, timing=FAST, latency_requests=2, parity_requests=2, progress=False,
+                            executor=make_executor("local", Store(str(tmp_path))))
+    assert results["cells"][0]["status"] == "ok"
+    with pytest.raises(RuntimeError, match=r"the ray executor needs Ray: pip install -e '\.\[ray\]'"):
+        make_executor("ray", Store(str(tmp_path)))
