@@ -29,12 +29,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from rankbench.bench.accuracy import CONFIDENCE, attach_cell_accuracy, reference_accuracy, summarize_accuracy
+from rankbench.bench.backends import BackendOptions
 from rankbench.bench.cells import backend_specs, base_cell, define_cells, read_cached, scenario_specs
 from rankbench.bench.executors.base import Needs, Work
 from rankbench.bench.executors.local import LocalExecutor
 from rankbench.bench.executors.units import measure_unit, own_scores_unit, reference_unit
 from rankbench.bench.machine import environment
-from rankbench.bench.backends import BackendOptions
 from rankbench.bench.measure import GroupInputs
 from rankbench.bench.progress import CellProgress
 from rankbench.bench.results import SCHEMA_VERSION, write_results
