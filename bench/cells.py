@@ -22,6 +22,7 @@ from rankbench.common.digest import digest
 from rankbench.common.files import read_json_or_none
 
 HARNESS_VERSION = 2  # bump when the meaning of a cell file changes (code changes are in the key anyway)
+SLA_SCENARIOS = ("server", "server-sim")  # scenarios whose sla_p99_ms is the run's p99 constraint
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,9 @@ def scenario_specs(scenarios, sla_p99_ms: float | None = None) -> list[ScenarioS
         else:
             name, params = (item, {}) if isinstance(item, str) else item
         params = resolve_params(name, params)
-        if name == "server" and sla_p99_ms is not None:
+        if name in SLA_SCENARIOS and sla_p99_ms is not None:
             if params["sla_p99_ms"] not in (None, sla_p99_ms):
-                raise ValueError(f"server: sla_p99_ms {params['sla_p99_ms']:g} differs from the run's p99 "
+                raise ValueError(f"{name}: sla_p99_ms {params['sla_p99_ms']:g} differs from the run's p99 "
                                  f"constraint {sla_p99_ms:g}: a run has one SLA")
             params["sla_p99_ms"] = float(sla_p99_ms)
         out.append(ScenarioSpec(name, params, only))

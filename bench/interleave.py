@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 
 from rankbench.bench.backends import BackendOptions, get_backend
-from rankbench.bench.scenarios import ScenarioContext, serve_one
+from rankbench.bench.scenarios import ScenarioContext, prepare_queries, serve_one
 from rankbench.bench.timing import now_ns
 from rankbench.models.encoder import PairEncoder
 
@@ -27,16 +27,17 @@ def interleaved_samples(artifact_a, artifact_b, backend: str, options: BackendOp
     try:
         contexts = [ScenarioContext(session, PairEncoder.from_folder(art.path), requests)
                     for session, art in zip(sessions, (artifact_a, artifact_b))]
+        prepared = [prepare_queries(ctx, candidates, True) for ctx in contexts]  # (queries, catalog)
         for i in range(warmup):
-            for ctx in contexts:
-                serve_one(ctx, requests[i % len(requests)], candidates)
-        return _alternate(contexts, requests, candidates, samples)
+            for ctx, (queries, catalog) in zip(contexts, prepared):
+                serve_one(ctx, queries[i % len(queries)], catalog)
+        return _alternate(contexts, prepared, samples)
     finally:
         for session in sessions:
             session.close()
 
 
-def _alternate(contexts, requests, candidates: int, samples: int) -> tuple[list, list]:
+def _alternate(contexts, prepared, samples: int) -> tuple[list, list]:
     out = ([], [])
     gc.collect()
     gc.disable()  # no collection inside a timed call (see bench.timing)
@@ -44,8 +45,9 @@ def _alternate(contexts, requests, candidates: int, samples: int) -> tuple[list,
         for i in range(samples):
             order = (0, 1) if i % 2 == 0 else (1, 0)
             for side in order:
+                queries, catalog = prepared[side]
                 start = now_ns()
-                serve_one(contexts[side], requests[i % len(requests)], candidates)
+                serve_one(contexts[side], queries[i % len(queries)], catalog)
                 out[side].append((now_ns() - start) / 1e6)
     finally:
         gc.enable()

@@ -6,8 +6,10 @@
 
 Figures: max abs difference of the logits, the mean over requests of the Spearman correlation of
 the scores within each request, and the mean top-10 overlap. Thresholds depend on precision
-(`THRESHOLDS`). The reference is PyTorch fp32 where the artifact has a torch loader; an artifact
-with none (an INT8 ONNX file) is compared with ONNX Runtime on the CPU, its reference runtime.
+(`THRESHOLDS`); for the reduced float types the max abs difference allowed also grows with the size of
+the scores (`RELATIVE`): a bf16 score of 12 is only resolved to 0.06, whatever the backend. The
+reference is PyTorch fp32 where the artifact has a torch loader; an artifact with none (an INT8 ONNX
+file) is compared with ONNX Runtime on the CPU, its reference runtime.
 """
 from __future__ import annotations
 
@@ -18,10 +20,16 @@ from rankbench.models.metrics import request_agreement
 # precision -> (max abs diff <=, mean spearman >=, mean top-10 overlap >=)
 THRESHOLDS = {
     "fp32": {"max_abs_diff": 1e-3, "spearman": 0.999, "top10_overlap": 0.9},
+    # TF32 products keep 10 mantissa bits, as fp16, with fp32's range and fp32 storage in between.
+    "tf32": {"max_abs_diff": 1e-2, "spearman": 0.995, "top10_overlap": 0.8},
     "fp16": {"max_abs_diff": 5e-2, "spearman": 0.99, "top10_overlap": 0.8},
     "bf16": {"max_abs_diff": 1.5e-1, "spearman": 0.98, "top10_overlap": 0.7},
     "int8": {"max_abs_diff": 5e-1, "spearman": 0.95, "top10_overlap": 0.6},
 }
+# Reduced float types: the max abs difference allowed is at least this share of the largest
+# reference score (8 units in the last place of the type's mantissa: 2^-8 x 8 for bf16, 2^-11 x 8
+# for fp16 and tf32), so a model whose scores are large is not failed for the type's resolution.
+RELATIVE = {"bf16": 2.0 ** -5, "fp16": 2.0 ** -8, "tf32": 2.0 ** -8}
 
 
 def score_requests(run, encoder, requests, batch_size: int = 128, desc: str | None = None,
@@ -51,7 +59,7 @@ def reference_scores(artifact, encoder, requests) -> tuple[list[np.ndarray], str
 
     candidates = [artifact]
     if artifact.format not in ("hf", "onnx") and (Path(artifact.path) / "config.json").is_file():
-        # e.g. "tensorrt-int8": the fp32 hf files it keeps are what the engine is built from
+        # a format that keeps the fp32 hf files it was made from: those are its reference
         candidates.append(Artifact(Path(artifact.path), artifact.name, "hf", {}))
     for candidate in candidates:
         for name in reference_backends():
@@ -67,10 +75,20 @@ def reference_scores(artifact, encoder, requests) -> tuple[list[np.ndarray], str
                        f"{artifact.name!r}")
 
 
+def thresholds_for(precision: str, reference: list[np.ndarray]) -> dict:
+    """THRESHOLDS[precision], its max abs difference widened to the scale of the reference scores
+    for the reduced float types (RELATIVE)."""
+    limits = dict(THRESHOLDS[precision])
+    if precision in RELATIVE:
+        scale = max((float(np.max(np.abs(r))) for r in reference if np.size(r)), default=0.0)
+        limits["max_abs_diff"] = max(limits["max_abs_diff"], round(RELATIVE[precision] * scale, 6))
+    return limits
+
+
 def compare(scores: list[np.ndarray], reference: list[np.ndarray], precision: str = "fp32",
             thresholds: dict | None = None) -> dict:
     """Parity figures and the verdict, as the results schema's `parity` object."""
-    limits = dict(thresholds or THRESHOLDS[precision])
+    limits = dict(thresholds or thresholds_for(precision, reference))
     if len(scores) != len(reference):
         raise ValueError(f"{len(scores)} score arrays for {len(reference)} reference arrays")
     finite = all(np.all(np.isfinite(np.asarray(s, np.float64))) for s in scores)
@@ -96,7 +114,10 @@ def compare(scores: list[np.ndarray], reference: list[np.ndarray], precision: st
 
 def check_parity(session, encoder, requests, reference: list[np.ndarray], precision: str = "fp32",
                  reference_name: str = "torch fp32 cpu") -> dict:
-    figures = compare(score_requests(session.run, encoder, requests), reference, precision)
+    from rankbench.bench.backends.base import run_in_chunks
+
+    figures = compare(score_requests(lambda batch: run_in_chunks(session, batch), encoder, requests),
+                      reference, precision)
     figures["reference"] = reference_name
     return figures
 

@@ -34,7 +34,7 @@ def cell_figures(cell: dict) -> str:
     figures = f" p50 {stats['p50_ms']:.2f} ms  p99 {stats['p99_ms']:.2f} ms"
     if stats.get("pairs_per_s"):
         figures += f"  {stats['pairs_per_s']:.0f} pairs/s"
-    if cell["scenario"] == "server":
+    if cell["scenario"] in ("server", "server-sim"):
         rate = cell.get("max_rate_under_sla_rps")
         sla = cell.get("sla_p99_ms")
         figures += f"  max rate {'none' if rate is None else f'{rate:.3g}'} rps"

@@ -14,7 +14,7 @@ def _defaults(name: str) -> dict:
 
 
 # Parameters that may be 0 (every other number must be > 0), and those that are lists.
-_MAY_BE_ZERO = ("max_wait_ms", "min_seconds", "seed")
+_MAY_BE_ZERO = ("max_wait_ms", "min_seconds", "seed", "loadgen_seconds")
 _LISTS = ("batch_sizes", "values", "rates")
 
 

@@ -4,34 +4,47 @@
     out = run_scenario("server", ScenarioContext(session, encoder, requests, timing), params)
     # out: samples_ms, stats, parts_ms, points, max_rate_under_sla_rps, sla_p99_ms (results-schema cell fields)
 
-- single-stream: one real request at a time (N candidates, real token lengths). A sample is what a
-  ranking server does for it: tokenize the pairs, run the model, sort the candidates; the three parts
-  are kept apart (parts_ms) as well as the total (samples_ms).
+- single-stream: one real request at a time (N candidates, real token lengths), issued by MLPerf
+  LoadGen's SingleStream scenario and served inline (bench/loadgen_scenarios.py; the timing loop of
+  bench/timing.py where LoadGen is not installed). A sample is what a ranking server does for it:
+  prepare the pair ids, run the model, sort the candidates. With `catalog` (the default) item texts
+  are tokenized once when the requests load, and a request tokenizes its context once and assembles
+  its pairs from cached ids (parts context_tokenize, assemble, model, sort); without it every pair
+  is tokenized per request (tokenize, model, sort). LoadGen's own figures go under "loadgen".
 - offline: model throughput (pairs/s) at batch sizes 1..512 over real pre-tokenized pairs; one point
-  per batch size, the cell's own stats are those of the best batch size.
-- server: Poisson arrivals at a target rate; latency = queueing + service. Arrivals live on a virtual
-  clock, but every (batched) service is executed for real and its measured duration used: with one
-  worker, start = max(arrival, worker free) and completion = start + measured service, which is exact
-  for a single worker and never sleeps while idle (a 2-core machine cannot afford a load generator
-  thread next to the model). A batcher merges queued requests up to `max_batch_requests`, waiting at
-  most `max_wait_ms` after the first. The search finds the highest rate whose p99 <= the SLA and
-  whose utilization (rate x measured service time per request) is below 1: with the few requests a CPU can
-  afford per rate, an overloaded queue would otherwise not have grown enough to show it.
+  per batch size, the cell's own stats are those of the best batch size. Then a short LoadGen
+  Offline run of the whole system (every request at once through the batcher) under "loadgen".
+- server: real load. For each offered rate, LoadGen's Server scenario issues requests on a Poisson
+  schedule in real time into a queue, a dynamic batcher (`max_batch_requests`, `max_wait_ms`) and
+  `workers` threads calling the session (bench/batcher.py); p99 from the system's own clock,
+  LoadGen's verdict (VALID/INVALID and why, early stopping) per point; the highest rate under the
+  SLA is searched over real runs of `seconds_per_rate` each. Each point carries the simulation's
+  p99 for the same arrivals (simulated_p99_ms).
+- server-sim: the quick estimate kept from before (bench/server_sim.py): a virtual Poisson clock over
+  real service times run back to back. It is labelled an estimate: it shows no overlap, contention
+  or real batcher waits, and was ~30% optimistic at the tail against real runs on a CPU.
 - sweep-candidates / sweep-length: single-stream latency against candidates per request, and model
   latency against sequence length (pairs padded/truncated to the length).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
+from rankbench.bench.backends.base import run_in_chunks
+from rankbench.bench.batcher import RankProcessor, RankQuery
 from rankbench.bench.scenario_params import resolve_params
+from rankbench.bench.loadgen import loadgen_available
+from rankbench.bench.loadgen_scenarios import loadgen_offline, loadgen_server, loadgen_single_stream
+from rankbench.bench.server_sim import load_catalog, poisson_arrivals, simulate_server, simulated_server
 from rankbench.bench.stats import summarize
+from rankbench.bench.timing import Measurement, TimingConfig, measure, now_ns
 from rankbench.common.registry import Registry
-from rankbench.bench.timing import Measurement, TimingConfig, measure, now_ns, warm_up
+
+__all__ = ["ScenarioContext", "SCENARIOS", "register_scenario", "scenario_names", "resolve_params",
+           "run_scenario", "candidate_pairs", "poisson_arrivals", "simulate_server"]
 
 
 @dataclass
@@ -45,7 +58,7 @@ class ScenarioContext:
 
 SCENARIOS = Registry("scenario")  # name -> (default parameters, function)
 # Bump a scenario's version when its measurement changes: cached cells of older versions are redone.
-SCENARIO_VERSIONS = {"server": 2}
+SCENARIO_VERSIONS = {"server": 3, "single-stream": 2, "offline": 2}
 
 
 def register_scenario(name: str, **defaults):
@@ -75,33 +88,64 @@ def candidate_pairs(request, n: int) -> tuple[list[tuple[str, str]], list[str]]:
     return [(request.context, c.text) for c in chosen], [c.id for c in chosen]
 
 
-def serve_one(ctx: ScenarioContext, request, n: int) -> dict:
-    """Tokenize, score and rank one request; returns the part durations in ns."""
-    pairs, ids = candidate_pairs(request, n)
+def serve_one(ctx: ScenarioContext, query: RankQuery, catalog: bool) -> dict:
+    """Prepare, score and rank one request; returns the part durations in ns. With the catalog, the
+    context is tokenized once and the pairs assembled from cached item ids (context_tokenize,
+    assemble); without it every pair is tokenized (tokenize)."""
     t0 = now_ns()
-    batch = ctx.encoder.encode(pairs)
-    t1 = now_ns()
-    scores = ctx.session.run(batch)
-    ctx.session.synchronize()
+    if catalog:
+        context_ids = ctx.encoder.context_ids(query.context)
+        t1 = now_ns()
+        batch = ctx.encoder.assemble([(context_ids, list(query.texts))])
+    else:
+        t1 = t0
+        batch = ctx.encoder.encode([(query.context, t) for t in query.texts])
     t2 = now_ns()
-    order = np.argsort(-np.asarray(scores), kind="stable")
-    ranked = [ids[j] for j in order]  # what a server returns
+    scores = run_in_chunks(ctx.session, batch)
+    ctx.session.synchronize()
     t3 = now_ns()
-    assert len(ranked) == n
-    return {"tokenize": t1 - t0, "model": t2 - t1, "sort": t3 - t2}
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    ranked = [query.ids[j] for j in order]  # what a server returns
+    t4 = now_ns()
+    assert len(ranked) == len(query.ids)
+    prepare = {"context_tokenize": t1 - t0, "assemble": t2 - t1} if catalog else {"tokenize": t2 - t0}
+    return {**prepare, "model": t3 - t2, "sort": t4 - t3}
+
+
+def prepare_queries(ctx: ScenarioContext, n: int | None, catalog: bool) -> tuple[list[RankQuery], bool]:
+    """The requests as queries of n candidates; with `catalog`, their item texts tokenized once
+    (when the encoder can assemble pairs: else every pair is tokenized, and catalog is False)."""
+    queries = [RankQuery.of(r, n) for r in ctx.requests]
+    catalog = catalog and getattr(ctx.encoder, "template", None) is not None
+    if catalog:
+        load_catalog(ctx.encoder, queries)
+    return queries, catalog
 
 
 def _point(key: str, value, m: Measurement, pairs: int, requests: int = 1) -> dict:
     return {key: value, "samples_ms": m.samples_ms, "stats": summarize(m.samples_ms, pairs, requests)}
 
 
-@register_scenario("single-stream", candidates=100)
+@register_scenario("single-stream", candidates=100, catalog=True, loadgen=True)
 def single_stream(ctx: ScenarioContext, params: dict) -> dict:
+    """LoadGen SingleStream drives one request at a time (the timing loop where LoadGen is missing)."""
     n = int(params["candidates"])
-    m = measure(lambda i: serve_one(ctx, ctx.requests[i % len(ctx.requests)], n),
-                ctx.session.synchronize, ctx.timing, distinct_inputs=len(ctx.requests))
-    return {"samples_ms": m.samples_ms, "stats": summarize(m.samples_ms, n, 1), "parts_ms": m.parts_ms,
-            "points": []}
+    queries, catalog = prepare_queries(ctx, n, bool(params["catalog"]))
+
+    def step(i: int) -> dict:
+        return serve_one(ctx, queries[i % len(queries)], catalog)
+
+    figures, why = None, None
+    use_loadgen, why = loadgen_available() if params["loadgen"] else (False, "loadgen = false")
+    if use_loadgen:
+        m, figures = loadgen_single_stream(step, ctx.session.synchronize, ctx.timing, len(queries))
+    else:
+        m = measure(step, ctx.session.synchronize, ctx.timing, distinct_inputs=len(queries))
+    out = {"samples_ms": m.samples_ms, "stats": summarize(m.samples_ms, n, 1), "parts_ms": m.parts_ms,
+           "points": [], "catalog": catalog, "loadgen": figures}
+    if why:
+        out["loadgen_note"] = f"timing loop, not LoadGen: {why}"
+    return out
 
 
 def _pair_pool(requests, need: int) -> list[tuple[str, str]]:
@@ -115,8 +159,10 @@ def _pair_pool(requests, need: int) -> list[tuple[str, str]]:
 
 
 @register_scenario("offline", batch_sizes=[1, 8, 32, 128, 512], distinct_batches=2,
-                   min_samples=3, min_seconds=0.5)
+                   min_samples=3, min_seconds=0.5, loadgen_seconds=1.0, loadgen_batch_requests=8)
 def offline(ctx: ScenarioContext, params: dict) -> dict:
+    """Model throughput per batch size; then (loadgen_seconds > 0) a LoadGen Offline run of the whole
+    system through the batcher, its figures under "loadgen"."""
     timing = ctx.timing.scaled(min_samples=int(params["min_samples"]), min_seconds=float(params["min_seconds"]),
                                max_samples=max(int(params["min_samples"]), ctx.timing.max_samples),
                                warmup_min=2, warmup_max=min(ctx.timing.warmup_max, 6))
@@ -124,137 +170,36 @@ def offline(ctx: ScenarioContext, params: dict) -> dict:
     for size in params["batch_sizes"]:
         pool = _pair_pool(ctx.requests, size * int(params["distinct_batches"]))
         batches = [ctx.encoder.encode(pool[i:i + size]) for i in range(0, len(pool), size)]
-        m = measure(lambda i: (ctx.session.run(batches[i % len(batches)]), None)[1],
+        m = measure(lambda i: (run_in_chunks(ctx.session, batches[i % len(batches)]), None)[1],
                     ctx.session.synchronize, timing, distinct_inputs=len(batches))
         points.append(_point("batch_size", int(size), m, int(size)))
         if ctx.progress:
             ctx.progress(f"batch {size}: {points[-1]['stats']['pairs_per_s']:.0f} pairs/s")
     best = max(points, key=lambda p: p["stats"]["pairs_per_s"] or 0)
-    return {"samples_ms": best["samples_ms"], "stats": best["stats"], "parts_ms": {}, "points": points,
-            "best_batch_size": best["batch_size"]}
+    out = {"samples_ms": best["samples_ms"], "stats": best["stats"], "parts_ms": {}, "points": points,
+           "best_batch_size": best["batch_size"], "loadgen": None}
+    if params["loadgen_seconds"] > 0 and loadgen_available()[0]:
+        queries, _ = prepare_queries(ctx, None, True)
+        per_request = float(np.mean([len(q.texts) for q in queries]))
+        out["loadgen"] = loadgen_offline(RankProcessor(ctx.session, ctx.encoder), queries,
+                                         2.0 * (best["stats"]["pairs_per_s"] or 1.0) / per_request,
+                                         float(params["loadgen_seconds"]), int(params["loadgen_batch_requests"]))
+    return out
 
 
 # --- server ---------------------------------------------------------------------------------------
-def poisson_arrivals(rate_rps: float, count: int, seed: int = 0) -> np.ndarray:
-    """Arrival times (s) of a Poisson process: exponential gaps with mean 1/rate."""
-    if rate_rps <= 0:
-        raise ValueError(f"rate must be > 0, got {rate_rps}")
-    gaps = np.random.default_rng(seed).exponential(1.0 / rate_rps, size=count)
-    return np.cumsum(gaps)
-
-
-def simulate_server(arrivals: np.ndarray, serve: Callable[[list[int]], float], max_batch: int = 1,
-                    max_wait_s: float = 0.0, sla_s: float | None = None) -> tuple[list[float], bool, float]:
-    """One worker, FIFO queue, optional batcher. `serve(indices)` runs the merged requests for real
-    and returns its duration (s). Returns (latencies in s per served request, complete, busy seconds).
-    Stops early once enough requests missed the SLA that p99 cannot meet it any more (complete=False)."""
-    n = len(arrivals)
-    latencies: list[float] = []
-    worker_free, i, over, busy = 0.0, 0, 0, 0.0
-    while i < n:
-        first = arrivals[i]
-        ready = max(worker_free, first)
-        fill = arrivals[i + max_batch - 1] if i + max_batch - 1 < n else math.inf
-        dispatch = max(ready, min(first + max_wait_s, fill)) if max_batch > 1 else ready
-        j = i
-        while j < n and j - i < max_batch and arrivals[j] <= dispatch:
-            j += 1
-        duration = serve(list(range(i, j)))
-        busy += duration
-        done = dispatch + duration
-        for k in range(i, j):
-            latencies.append(done - arrivals[k])
-            if sla_s is not None and latencies[-1] > sla_s:
-                over += 1
-        worker_free, i = done, j
-        # With k >= 1% of n + 2 latencies above the SLA, the interpolated p99 is above it for sure.
-        if sla_s is not None and over >= 0.01 * n + 2 and i < n:
-            return latencies, False, busy
-    return latencies, True, busy
-
-
-@register_scenario("server", candidates=100, sla_p99_ms=None, requests_per_rate=60, max_batch_requests=1,
-                   max_wait_ms=0.0, max_levels=6, rates=None, seed=0)
+@register_scenario("server", candidates=100, sla_p99_ms=None, seconds_per_rate=5.0, min_queries=1,
+                   max_batch_requests=1, max_wait_ms=0.0, workers=1, max_levels=6, rates=None, seed=0)
 def server(ctx: ScenarioContext, params: dict) -> dict:
-    n_cand = int(params["candidates"])
-    max_batch = int(params["max_batch_requests"])
-
-    def serve(indices: list[int]) -> float:
-        reqs = [ctx.requests[k % len(ctx.requests)] for k in indices]
-        t0 = now_ns()
-        encoded = [candidate_pairs(r, n_cand) for r in reqs]
-        batch = ctx.encoder.encode([p for pairs, _ in encoded for p in pairs])
-        scores = np.asarray(ctx.session.run(batch))
-        ctx.session.synchronize()
-        for q, (_, ids) in enumerate(encoded):  # rank each request's own candidates
-            order = np.argsort(-scores[q * n_cand:(q + 1) * n_cand], kind="stable")
-            _ = [ids[j] for j in order]
-        return (now_ns() - t0) / 1e9
-
-    # Warm up single and merged services (their shapes may compile), and estimate capacity.
-    times = warm_up(lambda i: serve([i]), ctx.session.synchronize, ctx.timing, at_least=len(ctx.requests))
-    for size in range(2, max_batch + 1):  # merged services have their own shapes: compile the usual ones
-        serve(list(range(size)))
-    service_s = float(np.median(times[-3:])) / 1000.0
-    sla_ms = params["sla_p99_ms"]
-    if sla_ms is None:  # no SLA given: 5x one request's service time, recorded as such
-        sla_ms = round(5 * service_s * 1000.0, 3)
-    sla_s = sla_ms / 1000.0
-    count = int(params["requests_per_rate"])
-    points: dict[float, dict] = {}
-
-    def level(rate: float) -> bool:
-        arrivals = poisson_arrivals(rate, count, int(params["seed"]))
-        lat, complete, busy = simulate_server(arrivals, serve, max_batch, float(params["max_wait_ms"]) / 1000.0,
-                                              sla_s)
-        lat_ms = [x * 1000.0 for x in lat]
-        stats = summarize(lat_ms, n_cand, 1)
-        span = max(arrivals[len(lat) - 1] + lat[-1] - arrivals[0], 1e-9)
-        # Offered load = rate x measured service time per request (batching included): >= 1 means
-        # the queue grows without bound, however short the finite run makes its p99 look (a few
-        # requests cannot show the steady state). The nominal rate, not the sample's, is used.
-        utilization = rate * busy / len(lat)
-        points[rate] = {"rate_rps": float(rate), "samples_ms": lat_ms, "stats": stats,
-                        "achieved_rps": len(lat) / span, "complete": complete,
-                        "utilization": round(utilization, 4)}
-        ok = complete and utilization < 1.0 and stats["p99_ms"] <= sla_ms
-        if ctx.progress:
-            ctx.progress(f"rate {rate:.3g}/s: p99 {stats['p99_ms']:.1f} ms (SLA {sla_ms:g}), "
-                         f"utilization {utilization:.2f}: {'pass' if ok else 'fail'}")
-        return ok
-
-    levels = int(params["max_levels"])
-    if service_s * 1000.0 > sla_ms and max_batch == 1:
-        levels = min(levels, 2)  # one request alone exceeds the SLA: no rate can pass; keep a short curve
-    if params["rates"]:
-        passed = [r for r in sorted(params["rates"]) if level(float(r))]
-    else:
-        passed = _search(level, 0.5 / service_s, levels, max_batch / service_s * 2)
-    best = max(passed) if passed else None
-    chosen = points[best] if best is not None else points[min(points)]
-    return {"samples_ms": chosen["samples_ms"], "stats": chosen["stats"], "parts_ms": {},
-            "points": [points[r] for r in sorted(points)], "max_rate_under_sla_rps": best,
-            "sla_p99_ms": sla_ms, "service_ms": service_s * 1000.0}
+    """Real-time LoadGen Server runs against the queue + batcher + workers (bench/loadgen_scenarios.py)."""
+    return loadgen_server(ctx, params)
 
 
-def _search(level: Callable[[float], bool], start: float, max_levels: int, ceiling: float) -> list[float]:
-    """Highest passing rate: grow x1.6 from `start` until a level fails, then bisect (geometric)."""
-    lo, hi, passed, rate = None, None, [], start
-    for _ in range(max_levels):
-        if level(rate):
-            passed.append(rate)
-            lo = rate
-        else:
-            hi = rate
-        if hi is None:
-            rate = min(rate * 1.6, ceiling) if rate < ceiling else None
-        elif lo is None:
-            rate = rate / 2
-        else:
-            rate = math.sqrt(lo * hi) if hi / lo > 1.08 else None
-        if rate is None:
-            break
-    return passed
+@register_scenario("server-sim", candidates=100, sla_p99_ms=None, requests_per_rate=60, max_batch_requests=1,
+                   max_wait_ms=0.0, max_levels=6, rates=None, seed=0)
+def server_sim(ctx: ScenarioContext, params: dict) -> dict:
+    """A quick estimate: a simulated queue over real service times (bench/server_sim.py)."""
+    return simulated_server(ctx, params)
 
 
 # --- sweeps ---------------------------------------------------------------------------------------
@@ -268,8 +213,9 @@ def sweep_candidates(ctx: ScenarioContext, params: dict) -> dict:
     timing = ctx.timing.scaled(min_samples=int(params["min_samples"]), min_seconds=float(params["min_seconds"]))
     points = []
     for n in params["values"]:
-        m = measure(lambda i, n=int(n): serve_one(ctx, ctx.requests[i % len(ctx.requests)], n),
-                    ctx.session.synchronize, timing, distinct_inputs=len(ctx.requests))
+        queries, catalog = prepare_queries(ctx, int(n), True)
+        m = measure(lambda i, qs=queries: serve_one(ctx, qs[i % len(qs)], catalog),
+                    ctx.session.synchronize, timing, distinct_inputs=len(queries))
         points.append(_point("value", int(n), m, int(n)))
     return _sweep_result(points, 100)
 
@@ -281,7 +227,7 @@ def sweep_length(ctx: ScenarioContext, params: dict) -> dict:
     points = []
     for length in params["values"]:
         batches = [ctx.encoder.encode(candidate_pairs(r, n)[0], pad_to=int(length)) for r in ctx.requests[:4]]
-        m = measure(lambda i: (ctx.session.run(batches[i % len(batches)]), None)[1],
+        m = measure(lambda i: (run_in_chunks(ctx.session, batches[i % len(batches)]), None)[1],
                     ctx.session.synchronize, timing, distinct_inputs=len(batches))
         points.append(_point("value", int(length), m, n))
     return _sweep_result(points, params["values"][-1])

@@ -1,4 +1,4 @@
-"""Export an "hf" ranker folder to an fp32 ONNX file with dynamic batch and sequence axes.
+"""Export an "hf" ranker folder to an fp32 (or fp16 / bf16) ONNX file with dynamic batch and sequence axes.
 
     from rankbench.models.onnx_export import export_onnx, cached_onnx
     path = export_onnx("runs/x/teacher", "runs/x/teacher/onnx/model.onnx")   # exports (or reuses)
@@ -7,7 +7,8 @@
 The loaded torch module is exported (torch.onnx.export, TorchScript path: onnxscript is not installed
 here), so whatever `models.ranker.load_model` builds -- pruned heads, per-layer FFN widths,
 adapters -- is what the graph contains. Inputs: input_ids / attention_mask / token_type_ids (int64,
-[batch, sequence]); output: logits [batch, 1].
+[batch, sequence]); output: logits [batch, 1], float32 whatever `dtype` the weights and products have
+(`dtype="fp16"`: the model as torch runs it in half precision, every tensor fp16 inside).
 
 The export is cached: a sidecar `<out>.source.json` records a fingerprint of the source folder's
 config and weights, and a later call with the same fingerprint returns the file as it is. Files are
@@ -30,9 +31,11 @@ DEFAULT_SUBDIR = "onnx"
 _SOURCE_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
 
 
-def source_fingerprint(folder: str | Path) -> str:
+def source_fingerprint(folder: str | Path, dtype: str = "fp32") -> str:
     folder = Path(folder)
     hasher = Hasher().update(f"opset={OPSET}")
+    if dtype != "fp32":  # fp32 exports keep the fingerprint they always had
+        hasher.update(f"dtype={dtype}")
     for name in _SOURCE_FILES:
         if (folder / name).is_file():
             hasher.update(name).update_file(folder / name)
@@ -47,27 +50,31 @@ def _sidecar(out_path: Path) -> Path:
     return out_path.with_name(out_path.name + ".source.json")
 
 
-def is_current(folder: str | Path, out_path: str | Path) -> bool:
+def is_current(folder: str | Path, out_path: str | Path, dtype: str = "fp32") -> bool:
     out_path = Path(out_path)
     side = _sidecar(out_path)
     if not (out_path.is_file() and side.is_file()):
         return False
     try:
-        return json.loads(side.read_text()).get("fingerprint") == source_fingerprint(folder)
+        return json.loads(side.read_text()).get("fingerprint") == source_fingerprint(folder, dtype)
     except (OSError, json.JSONDecodeError):
         return False
 
 
-def export_onnx(folder: str | Path, out_path: str | Path, force: bool = False) -> Path:
-    """Export the ranker in `folder` to `out_path` (fp32, dynamic axes); reuse a current export."""
+def export_onnx(folder: str | Path, out_path: str | Path, force: bool = False, dtype: str = "fp32") -> Path:
+    """Export the ranker in `folder` to `out_path` (dynamic axes; weights and products in `dtype`:
+    fp32, fp16 or bf16; logits always float32); reuse a current export."""
     import torch
 
     from rankbench.models.ranker import load_model
 
     folder, out_path = Path(folder), Path(out_path)
-    if not force and is_current(folder, out_path):
+    types = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+    if dtype not in types:
+        raise ValueError(f"dtype {dtype!r}: expected one of {', '.join(types)}")
+    if not force and is_current(folder, out_path, dtype):
         return out_path
-    model = load_model(folder).eval().float()
+    model = load_model(folder).eval().to(types[dtype])
     # The eager attention path traces into plain ops every ONNX consumer (ORT, TensorRT) supports.
     if hasattr(model.config, "_attn_implementation"):
         try:
@@ -81,8 +88,9 @@ def export_onnx(folder: str | Path, out_path: str | Path, force: bool = False) -
             self.inner = inner
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).logits
+            logits = self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                                token_type_ids=token_type_ids).logits
+            return logits if logits.dtype == torch.float32 else logits.float()  # fp32 out, whatever inside
 
     seq = 16
     example = (torch.ones(2, seq, dtype=torch.long), torch.ones(2, seq, dtype=torch.long),
@@ -96,8 +104,8 @@ def export_onnx(folder: str | Path, out_path: str | Path, force: bool = False) -
         torch.onnx.export(_Logits(model), example, str(tmp), input_names=list(ONNX_INPUTS),
                           output_names=[ONNX_OUTPUT], dynamic_axes=axes, opset_version=OPSET,
                           do_constant_folding=True, dynamo=False)
-    atomic_write_json(_sidecar(out_path), {"fingerprint": source_fingerprint(folder), "source": str(folder),
-                                           "opset": OPSET})
+    atomic_write_json(_sidecar(out_path), {"fingerprint": source_fingerprint(folder, dtype), "source": str(folder),
+                                           "opset": OPSET, "dtype": dtype})
     return out_path
 
 

@@ -1,79 +1,21 @@
 """The report's figures as inline SVG strings (matplotlib, text kept as text, no external files).
 
-Every series is told apart by marker and line style as well as colour, so the figures survive
-grey-scale printing. Each function takes the results dict (and the decision where it matters) and
-returns an SVG string, or None when the run has nothing to draw (e.g. no server cells).
+    svg = pareto(results, decision)      # or None when the run has nothing to draw
+    key = pareto_key(results, decision)  # [(number, variant)]: what the numbers on its points mean
+
+Every variant keeps one colour, marker and line style in every figure (plotkit.style by its place
+in the run), so the figures survive grey-scale printing and 20 variants stay apart. Each function
+takes the results dict (and the decision where it matters) and returns an SVG string, or None when
+the run has nothing to draw (e.g. no server cells); `*_figure` functions return the matplotlib
+figure itself, for tests that measure what a reader would see.
 """
 from __future__ import annotations
 
-import io
-import math
-import re
+from rankbench.reports.plotkit import (WIDTH_IN, grid, legend_below, name_axes, place_labels, plt, style,
+                                       to_svg)
 
-COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999")  # Okabe-Ito
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
-LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)))
-WIDTH_IN = 7.0
-
-
-def style(index: int) -> dict:
-    """Colour, marker and line style of the index-th series: all three differ between neighbours."""
-    return {"color": COLOURS[index % len(COLOURS)], "marker": MARKERS[index % len(MARKERS)],
-            "linestyle": LINESTYLES[index % len(LINESTYLES)]}
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "axes.titlesize": 10, "axes.grid": True,
-                         "grid.color": "#dddddd", "grid.linewidth": 0.6, "legend.fontsize": 8,
-                         "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "rankbench"})
-    return plt
-
-
-def to_svg(fig, name: str) -> str:
-    """The figure as an inline <svg> element that scales with the page (no fixed size, unique ids)."""
-    plt = _plt()
-    plt.rcParams["svg.hashsalt"] = name  # ids of markers/clip paths must not collide between inline figures
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
-    svg = buffer.getvalue()
-    svg = svg[svg.index("<svg"):]  # drop the XML prolog and DOCTYPE: not allowed inside HTML
-    svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"',
-                 rf'<svg\1 class="plot" role="img" aria-label="{name}" data-plot="{name}"', svg, count=1)
-    return re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
-
-
-def _grid(n_panels: int, height_in: float = 2.8, share: bool = True):
-    """Panels two to a row; shared axes only where backends are measured on the same x values."""
-    plt = _plt()
-    cols = 1 if n_panels == 1 else 2
-    rows = math.ceil(n_panels / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH_IN, height_in * rows + 0.6), squeeze=False,
-                             sharex=share, sharey=share)
-    flat = list(axes.flat)
-    for ax in flat[:n_panels]:
-        ax.tick_params(labelbottom=True, labelleft=True)  # each panel readable on its own (phones, print)
-    for ax in flat[n_panels:]:
-        ax.set_visible(False)
-    return fig, flat[:n_panels]
-
-
-def _shared_legend(fig, axes) -> None:
-    handles, labels = {}, []
-    for ax in axes:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
-            if label not in handles:
-                handles[label] = handle
-                labels.append(label)
-    if handles:
-        fig.legend([handles[x] for x in labels], labels, loc="lower center", ncol=min(3, len(labels)),
-                   frameon=False, bbox_to_anchor=(0.5, -0.02))
-        fig.tight_layout(rect=(0, 0.02 + 0.03 * math.ceil(len(labels) / 3), 1, 1))
+MANY_LINES = 8  # more variants than this in a panel: one panel to a row, so the lines spread out
+CHOSEN_RING_PT = 8.0  # radius of the ring around the chosen cell
 
 
 def _order(results: dict, key: str) -> list[str]:
@@ -81,6 +23,11 @@ def _order(results: dict, key: str) -> list[str]:
     for cell in results.get("cells", []):
         seen.setdefault(cell[key], None)
     return list(seen)
+
+
+def variant_numbers(results: dict) -> dict[str, int]:
+    """Each variant's number on the Pareto plot: its place in the run, from 1."""
+    return {name: i + 1 for i, name in enumerate(_order(results, "variant"))}
 
 
 def frontier(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -92,18 +39,35 @@ def frontier(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return out
 
 
-def pareto(results: dict, decision) -> str | None:
-    """NDCG@10 against p99 of every cell of the decision's scenario, per backend, with frontiers."""
+def _pareto_cells(results: dict, decision) -> list:
+    """(cell, candidate) of the decision's scenario with a p99 and an NDCG@10, ok or invalid."""
     from rankbench.reports.select import candidate
 
     scenario = decision.constraints.scenario
     cells = [c for c in results.get("cells", []) if c["scenario"] == scenario and c["status"] in ("ok", "invalid")]
     cands = [(c, candidate(results, c)) for c in cells]
-    cands = [(c, k) for c, k in cands if k.p99_ms is not None and k.ndcg is not None]
-    if not cands:
-        return None
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(WIDTH_IN, 4.2))
+    return [(c, k) for c, k in cands if k.p99_ms is not None and k.ndcg is not None]
+
+
+def pareto_key(results: dict, decision) -> list[tuple[int, str]]:
+    numbers = variant_numbers(results)
+    shown = {k.variant for _, k in _pareto_cells(results, decision)}
+    return sorted((numbers[v], v) for v in shown)
+
+
+def _labels(cands: list, decision, on_frontier: set, numbers: dict) -> list[tuple[float, float, str]]:
+    """Every point gets its variant's number; the chosen cell and the frontier cells also their name.
+    The ones that matter come first, so they get the free spots."""
+    chosen = decision.choice.cell_id if decision.choice else None
+    named = {k.cell_id for _, k in cands if k.cell_id == chosen or k.cell_id in on_frontier}
+    ordered = sorted(cands, key=lambda ck: (ck[1].cell_id != chosen, ck[1].cell_id not in named, ck[1].p99_ms))
+    return [(k.p99_ms, k.ndcg, f"{numbers[k.variant]} {k.variant}" if k.cell_id in named else str(numbers[k.variant]))
+            for _, k in ordered]
+
+
+def _draw_pareto_points(ax, cands: list) -> set:
+    """Markers and a frontier step line per serving; returns the ids of the cells on a frontier."""
+    on_frontier = set()
     for i, backend in enumerate(dict.fromkeys(k.serving for _, k in cands)):
         ok = [k for c, k in cands if k.serving == backend and c["status"] == "ok"]
         if not ok:
@@ -112,39 +76,55 @@ def pareto(results: dict, decision) -> str | None:
         ax.scatter([k.p99_ms for k in ok], [k.ndcg for k in ok], s=36, color=st["color"], marker=st["marker"],
                    label=backend, zorder=3, edgecolors="black", linewidths=0.5)
         front = frontier([(k.p99_ms, k.ndcg) for k in ok])
+        on_frontier |= {k.cell_id for k in ok if (k.p99_ms, k.ndcg) in front}
         ax.step([p[0] for p in front], [p[1] for p in front], where="post", color=st["color"],
                 linestyle=st["linestyle"], linewidth=1.2, label=f"{backend} frontier")
-    # accuracy belongs to the variant, so all its cells share one height: one label, right of its last cell
-    rightmost = {}
-    for c, k in cands:
-        if c["status"] == "ok" and (k.variant not in rightmost or k.p99_ms > rightmost[k.variant].p99_ms):
-            rightmost[k.variant] = k
-    for k in rightmost.values():
-        ax.annotate(k.variant, (k.p99_ms, k.ndcg), textcoords="offset points", xytext=(6, -3), fontsize=7)
     invalid = [k for c, k in cands if c["status"] == "invalid"]
     if invalid:
         ax.scatter([k.p99_ms for k in invalid], [k.ndcg for k in invalid], marker="x", s=40, color="#555555",
                    label="invalid (parity failed)", zorder=3)
+    return on_frontier
+
+
+def _draw_limits(ax, results: dict, decision) -> None:
+    from rankbench.reports.figures import teacher_accuracy
+
     constraints = decision.constraints
     if constraints.p99_ms is not None:
         ax.axvline(constraints.p99_ms, color="black", linestyle="--", linewidth=1,
                    label=f"SLA p99 = {constraints.p99_ms:g} ms")
-    from rankbench.reports.figures import teacher_accuracy
-
     reference = (teacher_accuracy(results) or {}).get("ndcg@10")
     if constraints.min_retention is not None and reference:
         ax.axhline(reference * constraints.min_retention, color="black", linestyle=":", linewidth=1,
                    label=f"retention {constraints.min_retention:g} x teacher")
     if decision.choice:
-        ax.scatter([decision.choice.p99_ms], [decision.choice.ndcg], s=260, facecolors="none", edgecolors="black",
-                   linewidths=1.8, label="chosen", zorder=4)
-    ax.set_xlabel(f"p99 latency per request, {scenario} (ms)")
+        ax.scatter([decision.choice.p99_ms], [decision.choice.ndcg], s=(2 * CHOSEN_RING_PT) ** 2, facecolors="none",
+                   edgecolors="black", linewidths=1.8, label="chosen", zorder=4)
+
+
+def pareto_figure(results: dict, decision):
+    """NDCG@10 against p99 of every cell of the decision's scenario, per serving, with frontiers."""
+    cands = _pareto_cells(results, decision)
+    if not cands:
+        return None
+    fig, ax = plt().subplots(figsize=(WIDTH_IN, 4.6))
+    on_frontier = _draw_pareto_points(ax, cands)
+    _draw_limits(ax, results, decision)
+    ax.set_xlabel(f"p99 latency per request, {decision.constraints.scenario} (ms)")
     ax.set_ylabel("NDCG@10 (higher is better)")
     ax.set_title("Accuracy against tail latency (up and to the left is better)")
-    ax.margins(x=0.12, y=0.08)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, frameon=False)
+    ax.margins(x=0.15, y=0.1)
+    name_axes([ax], "pareto")
     fig.tight_layout()
-    return to_svg(fig, "pareto")
+    ring = [(decision.choice.p99_ms, decision.choice.ndcg, CHOSEN_RING_PT)] if decision.choice else []
+    place_labels(ax, _labels(cands, decision, on_frontier, variant_numbers(results)), "pareto", avoid=ring)
+    legend_below(fig, [ax], "pareto", tight=False)
+    return fig
+
+
+def pareto(results: dict, decision) -> str | None:
+    fig = pareto_figure(results, decision)
+    return to_svg(fig, "pareto") if fig else None
 
 
 def _log_x(ax, base: int = 10, axis: str = "x") -> None:
@@ -169,8 +149,12 @@ def _per_backend(results: dict, scenario: str) -> dict[str, list[dict]]:
     return out
 
 
-def latency_cdf(results: dict) -> str | None:
-    """Empirical CDF of the single-stream latency samples, one panel per backend, one line per variant."""
+def _many(groups: dict) -> bool:
+    return max(len(cells) for cells in groups.values()) > MANY_LINES
+
+
+def latency_cdf_figure(results: dict):
+    """Empirical CDF of the single-stream latency samples, one panel per serving, one line per variant."""
     import numpy as np
 
     groups = {b: [c for c in cells if c.get("samples_ms")] for b, cells in _per_backend(results, "single-stream").items()}
@@ -178,24 +162,30 @@ def latency_cdf(results: dict) -> str | None:
     if not groups:
         return None
     variants = _order(results, "variant")
-    fig, axes = _grid(len(groups))
+    fig, axes = grid(len(groups), wide=_many(groups))
     for ax, (backend, cells) in zip(axes, groups.items()):
         for cell in cells:
             data = np.sort(np.asarray(cell["samples_ms"], dtype=float))
             fraction = np.arange(1, len(data) + 1) / len(data)
-            st = style(variants.index(cell["variant"]))
-            ax.plot(data, fraction, label=cell["variant"], color=st["color"], linestyle=st["linestyle"],
-                    marker=st["marker"], markevery=max(1, len(data) // 6), markersize=4, linewidth=1.2)
+            ax.plot(data, fraction, label=cell["variant"], markevery=max(1, len(data) // 6), markersize=4,
+                    linewidth=1.2, **style(variants.index(cell["variant"])))
         _log_x(ax)
         ax.set_title(backend)
         ax.set_xlabel("latency per request (ms, log scale)")
         ax.set_ylabel("fraction of requests")
-    _shared_legend(fig, axes)
-    return to_svg(fig, "latency-cdf")
+    name_axes(axes, "latency-cdf")
+    legend_below(fig, axes, "latency-cdf", order=variants)
+    return fig
 
 
-def _points_plot(results: dict, scenario: str, x_key: str, y_of, name: str, xlabel: str, ylabel: str,
-                 sla_ms: float | None = None, log2_x: bool = False, log_y: bool = False) -> str | None:
+def latency_cdf(results: dict) -> str | None:
+    fig = latency_cdf_figure(results)
+    return to_svg(fig, "latency-cdf") if fig else None
+
+
+def points_figure(results: dict, scenario: str, x_key: str, y_of, name: str, xlabel: str, ylabel: str,
+                  sla_ms: float | None = None, log2_x: bool = False, log_y: bool = False):
+    """One line per variant through its cell's points (batch sizes, rates, swept values), one panel per serving."""
     groups = {}
     for backend, cells in _per_backend(results, scenario).items():
         usable = [c for c in cells if any(x_key in p and p.get("stats") for p in c.get("points", []))]
@@ -204,13 +194,12 @@ def _points_plot(results: dict, scenario: str, x_key: str, y_of, name: str, xlab
     if not groups:
         return None
     variants = _order(results, "variant")
-    fig, axes = _grid(len(groups), share=False)  # each backend is swept over its own range
+    fig, axes = grid(len(groups), share=False, wide=_many(groups))  # each backend is swept over its own range
     for ax, (backend, cells) in zip(axes, groups.items()):
         for cell in cells:
             points = sorted((p for p in cell["points"] if x_key in p and p.get("stats")), key=lambda p: p[x_key])
-            st = style(variants.index(cell["variant"]))
             ax.plot([p[x_key] for p in points], [y_of(p) for p in points], label=cell["variant"],
-                    markersize=4, linewidth=1.2, **st)
+                    markersize=4, linewidth=1.2, **style(variants.index(cell["variant"])))
         if sla_ms is not None:
             ax.axhline(sla_ms, color="black", linestyle="--", linewidth=1, label=f"SLA p99 = {sla_ms:g} ms")
         if log2_x:
@@ -220,32 +209,38 @@ def _points_plot(results: dict, scenario: str, x_key: str, y_of, name: str, xlab
         ax.set_title(backend)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
-    _shared_legend(fig, axes)
-    return to_svg(fig, name)
+    name_axes(axes, name)
+    legend_below(fig, axes, name, order=variants)
+    return fig
+
+
+def _points_svg(name: str, *args, **kwargs) -> str | None:
+    fig = points_figure(*args, name=name, **kwargs)
+    return to_svg(fig, name) if fig else None
 
 
 def throughput_vs_batch(results: dict) -> str | None:
-    svg = _points_plot(results, "offline", "batch_size", lambda p: p["stats"].get("pairs_per_s") or 0.0,
-                       "throughput-batch", "batch size (requests per call, log scale)", "throughput (pairs/s)",
-                       log2_x=True)
-    return svg
+    return _points_svg("throughput-batch", results, "offline", "batch_size",
+                       lambda p: p["stats"].get("pairs_per_s") or 0.0,
+                       xlabel="batch size (requests per call, log scale)", ylabel="throughput (pairs/s)", log2_x=True)
 
 
 def p99_vs_load(results: dict, sla_ms: float | None) -> str | None:
-    if sla_ms is None:
-        slas = {c.get("sla_p99_ms") for c in results.get("cells", []) if c["scenario"] == "server"} - {None}
-        sla_ms = slas.pop() if len(slas) == 1 else None
-    return _points_plot(results, "server", "rate_rps", lambda p: p["stats"]["p99_ms"], "p99-load",
-                        "offered load (requests/s)", "p99 latency (ms, log scale)", sla_ms, log_y=True)
+    from rankbench.reports.load_plot import p99_vs_load_figure
+
+    fig = p99_vs_load_figure(results, sla_ms)
+    return to_svg(fig, "p99-load") if fig else None
+
+
+SWEEPS = {"sweep-candidates": "candidates per request", "sweep-length": "sequence length (tokens)"}
 
 
 def sweeps(results: dict) -> dict[str, str]:
     """p99 against the swept value for each sweep scenario present (candidates per request, length)."""
-    labels = {"sweep-candidates": "candidates per request", "sweep-length": "sequence length (tokens)"}
     out = {}
-    for scenario, label in labels.items():
-        svg = _points_plot(results, scenario, "value", lambda p: p["stats"]["p99_ms"], scenario, label,
-                           "p99 latency (ms)")
+    for scenario, label in SWEEPS.items():
+        svg = _points_svg(scenario, results, scenario, "value", lambda p: p["stats"]["p99_ms"],
+                          xlabel=label, ylabel="p99 latency (ms)")
         if svg:
             out[scenario] = svg
     return out

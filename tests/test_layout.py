@@ -1,6 +1,6 @@
 """The layout rules: every import points down the layers, one namespace, small files and functions.
 
-Layers, top to bottom: the application (rankbench.cli above rankbench.experiment) -> reports ->
+Layers, top to bottom: the application (rankbench.cli above rankbench.experiment and rankbench.serve) -> reports ->
 bench -> compress -> models -> common. Imports are read with `ast`, inside functions too.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {"rankbench/common": ("rankbench.common", 0), "models": ("rankbench.models", 1),
             "compress": ("rankbench.compress", 2), "bench": ("rankbench.bench", 3),
             "reports": ("rankbench.reports", 4), "rankbench/experiment": ("rankbench.experiment", 5),
+            "rankbench/serve": ("rankbench.serve", 5),
             "rankbench/cli": ("rankbench.cli", 6)}
 BARE_NAMES = {"models", "compress", "bench", "reports"}
 MAX_FILE_LINES = 350

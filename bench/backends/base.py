@@ -7,6 +7,8 @@
     session = backend.prepare(artifact, options)
     scores = session.run(encoder.encode(pairs))    # float32 [batch]
     session.synchronize(); session.close()
+    scores = run_in_chunks(session, batch)         # any number of rows: split at session.max_batch_rows
+    warm_shapes(session, [(800, 64)])              # compile / capture every padded shape before timing
 
 A backend owns its device: its session says how to wait for it (`synchronize`), so timing code
 never asks which backend it is timing. Heavy imports (onnxruntime, jax, tensorrt) happen inside a
@@ -40,6 +42,16 @@ class Session:
 
     device: str = "cpu"
     info: dict = {}  # what the session actually used: threads, provider, compiled shapes ...
+    # The most rows one `run` takes (a TensorRT profile's maximum, the largest padded shape of a
+    # fixed-shape program); None: any. Callers split bigger batches with `run_in_chunks`.
+    max_batch_rows: int | None = None
+    # True where each new padded shape is compiled or captured on first use (XLA, CUDA graphs):
+    # callers run `warm_shapes` before timing, so nothing compiles inside a timed sample.
+    fixed_shapes: bool = False
+
+    def padded_shape(self, rows: int, seq: int) -> tuple[int, int]:
+        """The shape a [rows, seq] batch actually runs as (fixed-shape sessions pad to buckets)."""
+        return rows, seq
 
     def run(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         raise NotImplementedError
@@ -133,3 +145,44 @@ def pad_batch(batch: dict[str, np.ndarray], rows: int, length: int) -> dict[str,
         padded[:size, :seq] = value
         out[key] = padded
     return out
+
+
+def chunk_rows(session, rows: int) -> list[int]:
+    """Row counts of the chunks a batch of `rows` rows is run in (any object with `run` will do)."""
+    limit = getattr(session, "max_batch_rows", None)
+    if not limit or rows <= limit:
+        return [rows]
+    return [min(limit, rows - start) for start in range(0, rows, limit)]
+
+
+def run_in_chunks(session, batch: dict[str, np.ndarray]) -> np.ndarray:
+    """`session.run` on a batch of any size: split into chunks of at most `max_batch_rows` rows
+    (a merged server batch of 800 rows on a backend whose largest shape is 512), scores joined."""
+    rows = batch["input_ids"].shape[0]
+    sizes = chunk_rows(session, rows)
+    if len(sizes) == 1:
+        return session.run(batch)
+    parts, start = [], 0
+    for size in sizes:
+        parts.append(np.asarray(session.run({k: v[start:start + size] for k, v in batch.items()})).reshape(-1))
+        start += size
+    return np.concatenate(parts)
+
+
+def warm_shapes(session, shapes) -> list[tuple[int, int]]:
+    """Run one placeholder batch per distinct padded shape that batches of the given (rows, seq)
+    shapes run as, chunks included, so a fixed-shape session compiles or captures them all before
+    anything is timed. A no-op (returns []) for sessions with dynamic shapes."""
+    if not getattr(session, "fixed_shapes", False):
+        return []
+    done: list[tuple[int, int]] = []
+    for rows, seq in shapes:
+        for size in chunk_rows(session, rows):
+            shape = tuple(session.padded_shape(size, seq))
+            if shape in done:
+                continue
+            ids = np.zeros(shape, np.int64)
+            session.run({"input_ids": ids, "attention_mask": np.ones(shape, np.int64), "token_type_ids": ids})
+            done.append(shape)
+    session.synchronize()
+    return done

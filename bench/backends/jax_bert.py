@@ -2,14 +2,21 @@
 
     params = params_from_state_dict(state, config)      # config: transformers BertConfig or a dict
     logits = forward(params, input_ids, attention_mask, token_type_ids)   # [batch]
+    forward = make_forward(static, jnp.float32, jax.lax.Precision.HIGHEST) # every product in true fp32
 
 Shapes are read from the weights, so pruned and distilled variants load as they are: any layer count,
 per-layer head counts (rows of the query weight / head size, with head size = hidden_size /
 config.num_attention_heads -- never assumed to be 64), per-layer FFN widths, and the rankbench
 bottleneck adapter (`output.adapter.down/up`: h = dense(x); h = h + up(gelu(down(h)))).
 Matches transformers' BertForSequenceClassification in eval mode (dropout off).
+
+Every matrix product (the linear layers, Q K^T and P V) takes the one `precision` given to
+`make_forward`: with JAX's default, float32 products run as TF32 on recent NVIDIA GPUs and as one bf16
+pass on TPUs, so the backend passes Precision.HIGHEST for fp32 (see xla_backend.py).
 """
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -65,13 +72,16 @@ def split_static(params: dict) -> tuple[dict, dict]:
     return arrays, dict(params["_static"])
 
 
-def make_forward(static: dict, compute_dtype=None):
-    """A pure function (params, input_ids, attention_mask, token_type_ids) -> logits [batch]."""
+def make_forward(static: dict, compute_dtype=None, precision=None):
+    """A pure function (params, input_ids, attention_mask, token_type_ids) -> logits [batch];
+    `precision` (a jax.lax.Precision, None: JAX's default) goes to every matrix product."""
     import jax
     import jax.numpy as jnp
 
     head_size, eps, act = static["head_size"], static["eps"], static["act"]
     dtype = compute_dtype or jnp.float32
+
+    matmul = functools.partial(jnp.matmul, precision=precision)
 
     def activation(x):
         if act == "relu":
@@ -79,7 +89,7 @@ def make_forward(static: dict, compute_dtype=None):
         return jax.nn.gelu(x, approximate=(act == "tanh"))
 
     def dense(x, p):
-        return x @ p["w"].astype(dtype) + p["b"].astype(dtype)
+        return matmul(x, p["w"].astype(dtype)) + p["b"].astype(dtype)
 
     def layer_norm(x, p):
         x32 = x.astype(jnp.float32)  # statistics in fp32 whatever the compute type
@@ -97,9 +107,9 @@ def make_forward(static: dict, compute_dtype=None):
             return t.reshape(batch, seq, heads, head_size).transpose(0, 2, 1, 3)
 
         q, k, v = (split(dense(x, layer[n])) for n in ("q", "k", "v"))
-        scores = (q @ k.transpose(0, 1, 3, 2)).astype(jnp.float32) / np.sqrt(head_size) + bias
+        scores = matmul(q, k.transpose(0, 1, 3, 2)).astype(jnp.float32) / np.sqrt(head_size) + bias
         probs = jax.nn.softmax(scores, axis=-1).astype(dtype)
-        context = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, seq, heads * head_size)
+        context = matmul(probs, v).transpose(0, 2, 1, 3).reshape(batch, seq, heads * head_size)
         return dense(context, layer["o"])
 
     def forward(params, input_ids, attention_mask, token_type_ids):

@@ -55,8 +55,10 @@ class OrtBackend(Backend):
         if options.precision != "fp32":
             return False, (f"onnxruntime runs the graph as it is; {options.precision} comes from a "
                            "quantized/converted ONNX artifact, not an option")
-        if options.compile or options.cuda_graphs:
-            return False, "compile / cuda_graphs are torch options"
+        if options.compile or options.cuda_graphs or options.fixed_shapes:
+            return False, "compile / cuda_graphs / fixed_shapes are torch options"
+        if options.performance_hint is not None:
+            return False, "option performance_hint is for openvino"
         if options.device == "tpu":
             return False, "onnxruntime has no TPU provider here"
         import onnxruntime as ort
@@ -66,6 +68,10 @@ class OrtBackend(Backend):
             return False, (f"{wanted} is not in this onnxruntime build ({', '.join(ort.get_available_providers())});"
                            " install onnxruntime-gpu for cuda/tensorrt")
         return True, ""
+
+    def precision(self, artifact, options: BackendOptions) -> str:
+        # The graph fixes it: an fp16 or Q/DQ INT8 ONNX artifact records its precision when built.
+        return str((artifact.meta or {}).get("precision") or options.precision)
 
     def prepare(self, artifact, options: BackendOptions) -> Session:
         return OrtSession(onnx_file(artifact), options)

@@ -23,6 +23,8 @@ COMMANDS = {
     "select": "choose the variant to deploy under constraints -> decision.json",
     "compare": "CI gate: compare two results files, exit 1 on a regression",
     "run": "run a whole experiment file end to end",
+    "serve": "serve an artifact (or a decision's choice) over HTTP",
+    "load": "load-test a running service with MLPerf LoadGen",
 }
 
 

@@ -4,8 +4,8 @@
         --scenarios single-stream,offline,server --p99-ms 3000 --out runs/bench
     rankbench bench --artifact runs/x/variants/int8 --artifact runs/x/teacher --backends onnxruntime
 
-Backend specs: NAME[:OPTION...], an option being a precision (fp32, fp16, bf16, int8), a flag
-(compile, cuda_graphs) or key=value (threads=2, provider=cuda, device=cuda:1, seq_buckets=32/64/128).
+Backend specs: NAME[:OPTION...], an option being a precision (fp32, tf32, fp16, bf16, int8), a flag
+(compile, cuda_graphs, fixed_shapes) or key=value (threads=2, provider=cuda, device=cuda:1, seq_buckets=32/64/128).
 Finished cells are cached under OUT/cells: the same command again measures nothing new.
 """
 from __future__ import annotations
@@ -36,10 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--p99-ms", type=float, default=None,
                         help="the p99 SLA (selection and server); default for the server: 5x one request's "
                              "service time")
-    parser.add_argument("--server-requests", type=int, default=60, help="server: requests per offered rate")
+    parser.add_argument("--seconds-per-rate", type=float, default=5.0, help="server: LoadGen seconds per offered rate")
+    parser.add_argument("--server-requests", type=int, default=60, help="server-sim: requests per offered rate")
     parser.add_argument("--server-levels", type=int, default=6, help="server: offered rates tried, at most")
     parser.add_argument("--max-batch-requests", type=int, default=1, help="server: batcher size (1: no batching)")
     parser.add_argument("--max-wait-ms", type=float, default=0.0, help="server: batcher wait limit")
+    parser.add_argument("--workers", type=int, default=1, help="server: worker threads calling the model")
     parser.add_argument("--retry-failed", action="store_true", help="measure failed cells again")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or status lines")
 
@@ -50,7 +52,8 @@ def scenario_params(args) -> list[tuple[str, dict]]:
 
     flags = {"candidates": args.candidates, "batch_sizes": [int(b) for b in args.batch_sizes.split(",") if b],
              "requests_per_rate": args.server_requests, "max_levels": args.server_levels,
-             "max_batch_requests": args.max_batch_requests, "max_wait_ms": args.max_wait_ms}
+             "max_batch_requests": args.max_batch_requests, "max_wait_ms": args.max_wait_ms,
+             "seconds_per_rate": args.seconds_per_rate, "workers": args.workers}
     out = []
     for name in [s.strip() for s in args.scenarios.split(",") if s.strip()]:
         defaults = SCENARIOS.get(name)[0]  # an unknown name: an error with the known ones

@@ -46,6 +46,12 @@ def _scores(artifact, requests):
         from rankbench.compress.methods.quantize_ort import onnx_scores
 
         return onnx_scores(artifact.path, requests, threads=2)
+    if artifact.format == "openvino":
+        from rankbench.models.encoder import PairEncoder
+        from rankbench.models.openvino_model import compile_cpu, read_ir, score_requests
+
+        compiled = compile_cpu(read_ir(artifact.path / artifact.meta.get("ir_file", "model.xml")), "f32")
+        return score_requests(compiled, PairEncoder.from_folder(artifact.path), requests)
     return artifact.torch_ranker().score(requests)
 
 

@@ -11,7 +11,7 @@ from rankbench.bench.backends.base import pad_batch
 from rankbench.bench.backends.options import bucket
 from rankbench.bench.parity import check_parity, reference_scores
 
-BACKENDS = ["torch", "onnxruntime", "xla", "tensorrt"]
+BACKENDS = ["torch", "onnxruntime", "xla", "tensorrt", "openvino"]
 
 
 def test_registry_lists_the_builtin_backends_and_rejects_unknown_names():
@@ -51,7 +51,7 @@ def test_backend_matches_torch_fp32_on_the_tiny_model(name, tiny_artifact, reque
     ok, why = backend.available()
     if not ok:
         pytest.skip(f"{name} unavailable here: {why}")
-    options = BackendOptions(threads=1) if name in ("torch", "onnxruntime") else BackendOptions()
+    options = BackendOptions(threads=1) if name in ("torch", "onnxruntime", "openvino") else BackendOptions()
     ok, why = backend.supports(tiny_artifact, options)
     assert ok, why
     encoder = PairEncoder.from_folder(tiny_artifact.path)
@@ -72,3 +72,23 @@ def test_unsupported_combinations_say_why(tiny_artifact):
     assert not ok and "fp16" in why
     ok, why = get_backend("xla").supports(tiny_artifact, BackendOptions(compile=True))
     assert not ok and "compile" in why
+    for name in ("torch", "onnxruntime", "xla", "tensorrt"):  # an openvino option elsewhere is refused
+        ok, why = get_backend(name).supports(tiny_artifact, BackendOptions(performance_hint="latency"))
+        assert not ok and "performance_hint" in why, name
+
+
+def test_performance_hint_is_an_option_like_the_others():
+    name, options = parse_backend_spec("openvino:bf16:performance_hint=throughput:threads=2")
+    assert (name, options.precision, options.performance_hint) == ("openvino", "bf16", "throughput")
+    assert options.label() == "bf16+threads=2+performance_hint=throughput"
+    assert BackendOptions.from_dict(options.to_dict()) == options
+    with pytest.raises(ValueError, match="performance_hint 'fast'"):
+        BackendOptions(performance_hint="fast")
+
+
+def test_a_missing_openvino_package_is_a_reason_not_a_crash(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openvino", None)  # as if it were not installed
+    ok, why = get_backend("openvino").available()
+    assert not ok and "openvino is not installed" in why

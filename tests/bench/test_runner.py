@@ -25,7 +25,8 @@ def test_rerun_measures_nothing_new(tiny_artifact, data, tmp_path, monkeypatch):
     first = _run(tiny_artifact, data, tmp_path)
     by_backend = {c["backend"]: c for c in first["cells"]}
     assert by_backend["torch"]["status"] == "ok" and by_backend["torch"]["parity"]["passed"]
-    assert set(by_backend["torch"]["parts_ms"]) == {"tokenize", "model", "sort"}
+    assert set(by_backend["torch"]["parts_ms"]) == {"context_tokenize", "assemble", "model", "sort"}
+    assert by_backend["torch"]["catalog"] is True and by_backend["torch"]["loadgen"]["scenario"] == "single-stream"
     assert by_backend["tensorrt"]["status"] in ("unavailable", "ok") and "tensorrt" in json.dumps(by_backend)
     assert first["artifacts"]["tiny"]["accuracy"]["users"] == 3
     assert "popularity" in first["baselines"]
@@ -63,12 +64,17 @@ class _Encoder:
     def encode(self, pairs, pad_to=None):
         return {"input_ids": np.zeros((len(pairs), pad_to or 8), np.int64)}
 
+    def encode_requests(self, requests, pad_to=None):
+        return self.encode([(c, t) for c, texts in requests for t in texts], pad_to)
+
 
 def test_offline_and_server_fields(requests_):
     ctx = ScenarioContext(_Instant(), _Encoder(), requests_, FAST)
-    off = run_scenario("offline", ctx, {"batch_sizes": [1, 4], "min_samples": 2, "min_seconds": 0})
+    off = run_scenario("offline", ctx, {"batch_sizes": [1, 4], "min_samples": 2, "min_seconds": 0,
+                                        "loadgen_seconds": 0.2})
     assert [p["batch_size"] for p in off["points"]] == [1, 4] and off["best_batch_size"] in (1, 4)
-    srv = run_scenario("server", ctx, {"candidates": 5, "sla_p99_ms": 1000.0, "requests_per_rate": 20,
+    assert off["loadgen"]["scenario"] == "offline" and off["loadgen"]["completed_qps"] > 0
+    srv = run_scenario("server-sim", ctx, {"candidates": 5, "sla_p99_ms": 1000.0, "requests_per_rate": 20,
                                        "max_levels": 3, "max_batch_requests": 2})
     assert srv["max_rate_under_sla_rps"] is not None and srv["sla_p99_ms"] == 1000.0
     rates = [p["rate_rps"] for p in srv["points"]]
@@ -92,9 +98,9 @@ class _Sleepy(_Instant):
         return super().run(batch)
 
 
-def test_server_never_passes_an_overloaded_rate(requests_):
+def test_server_estimate_never_passes_an_overloaded_rate(requests_):
     ctx = ScenarioContext(_Sleepy(), _Encoder(), requests_, FAST)
-    srv = run_scenario("server", ctx, {"candidates": 3, "sla_p99_ms": 60_000.0, "requests_per_rate": 12,
+    srv = run_scenario("server-sim", ctx, {"candidates": 3, "sla_p99_ms": 60_000.0, "requests_per_rate": 12,
                                        "max_levels": 6})
     assert srv["max_rate_under_sla_rps"] is None or srv["max_rate_under_sla_rps"] < 200
     for point in srv["points"]:

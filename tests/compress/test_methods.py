@@ -22,7 +22,20 @@ def scores(artifact, requests) -> np.ndarray:
         from rankbench.compress.methods.quantize_ort import onnx_scores
 
         return np.concatenate(onnx_scores(artifact.path, requests))
+    if artifact.format == "openvino":
+        return openvino_scores(artifact, requests)
     return np.concatenate(artifact.torch_ranker().score(requests))
+
+
+def openvino_scores(artifact, requests) -> np.ndarray:
+    """Scores of the artifact as read back from disk by the openvino backend (f32, one thread)."""
+    from rankbench.bench.backends import BackendOptions, get_backend
+    from rankbench.models.encoder import PairEncoder
+
+    encoder = PairEncoder.from_folder(artifact.path)
+    with get_backend("openvino").prepare(artifact, BackendOptions(threads=1)) as session:
+        assert session.info["inference_precision"] == "f32"
+        return np.concatenate([session.run(encoder.encode(r.pairs())) for r in requests])
 
 
 def correlates(artifact, teacher, requests, teacher_scores):
@@ -107,13 +120,68 @@ def fp16(art, teacher, requests, teacher_scores):
     correlates(art, teacher, requests, teacher_scores)
 
 
-def tensorrt_calibration(art, teacher, requests, teacher_scores):
-    info = json.loads((art.path / "tensorrt.json").read_text())
-    batches = sorted((art.path / "calibration").glob("batch_*.npz"))
-    assert len(batches) == info["batches"] >= 1
-    with np.load(batches[0]) as batch:
-        assert batch["input_ids"].shape == (32, 48) and batch["input_ids"].dtype == np.int64
+def tensorrt_qdq(art, teacher, requests, teacher_scores):
+    import onnx
+    from onnx import numpy_helper
+
+    from rankbench.compress.onnx_types import graph_precision, qdq_problems
+
+    path = art.path / "model.onnx"
+    graph = onnx.load(str(path)).graph
+    zero_points = {n.input[2] for n in graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")}
+    inits = {i.name: i for i in graph.initializer}
+    # Symmetric INT8 everywhere (what TensorRT accepts): every zero point an int8 constant 0.
+    assert zero_points and all(inits[z].data_type == onnx.TensorProto.INT8 for z in zero_points)
+    assert not any(numpy_helper.to_array(inits[z]).any() for z in zero_points)
+    assert qdq_problems(path) == [] and graph_precision(path) == "int8"
+    assert art.meta["precision"] == "int8" and art.meta["calibration_requests"] == 8
+    assert art.meta["quantized_nodes"] == 2 * 5  # as ORT static: FFN down-projections and the head stay float
+    correlates(art, teacher, requests, teacher_scores)
+
+
+def onnx_fp16(art, teacher, requests, teacher_scores):
+    import onnx
+
+    from rankbench.compress.onnx_types import graph_precision
+
+    graph = onnx.load(str(art.path / "model.onnx")).graph
+    assert graph_precision(art.path / "model.onnx") == "fp16" and art.meta["precision"] == "fp16"
+    # Inputs and outputs keep their types: int64 ids in, float32 logits out.
+    assert [i.type.tensor_type.elem_type for i in graph.input] == [onnx.TensorProto.INT64] * 3
+    assert graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert art.meta["converter"] in ("modelopt-autocast", "torch-export")
+    assert art.meta["bytes_on_disk"] < 0.6 * teacher.meta["bytes_on_disk"]
+    correlates(art, teacher, requests, teacher_scores)
+
+
+def openvino_ir(art, teacher, requests, teacher_scores):
+    from rankbench.models.openvino_model import op_counts, read_ir
+
+    model = read_ir(art.path / "model.xml")
+    assert [i.get_any_name() for i in model.inputs] == ["input_ids", "attention_mask", "token_type_ids"]
+    assert all(i.get_partial_shape().is_dynamic for i in model.inputs)
+    assert art.meta["bytes_on_disk"] == sum((art.path / f).stat().st_size for f in ("model.xml", "model.bin"))
+    assert art.meta["precision"] == "int8" and art.meta["reload_max_abs_diff"] <= 1e-5
     assert torch_loader(art.format) is None
+    correlates(art, teacher, requests, teacher_scores)
+    return op_counts(model)
+
+
+def openvino_int8(art, teacher, requests, teacher_scores):
+    counts = openvino_ir(art, teacher, requests, teacher_scores)
+    # NNCF quantizes the activations entering the linear layers: at least six per layer, 2 layers.
+    assert counts.get("FakeQuantize", 0) == art.meta["fake_quantize_ops"] >= 2 * 6
+    assert art.meta["calibration_requests"] == 8
+
+
+def openvino_weights(art, teacher, requests, teacher_scores):
+    counts = openvino_ir(art, teacher, requests, teacher_scores)
+    assert counts.get("FakeQuantize", 0) == 0 and art.meta["calibration_requests"] == 0
+    from rankbench.models.openvino_model import read_ir
+
+    int8 = [op for op in read_ir(art.path / "model.xml").get_ops()
+            if op.get_type_name() == "Constant" and op.get_element_type().get_type_name() in ("u8", "i8")]
+    assert len(int8) >= 2 * 6  # the weights of the linear layers are stored as 8-bit integers
 
 
 def student_one_layer(art, teacher, requests, teacher_scores):
@@ -168,7 +236,12 @@ ROWS = {
                               "quantize_attention": True, "per_channel": False}, onnx_int8)],
     "quantize-torch-dynamic": [({}, torch_int8)],
     "half": [({"dtype": "bfloat16"}, bf16), ({"dtype": "float16"}, fp16)],
-    "quantize-tensorrt-int8": [({"calibration_requests": 16}, tensorrt_calibration)],
+    "quantize-tensorrt-int8": [({"calibration_requests": 8}, tensorrt_qdq)],
+    "onnx-fp16": [({"converter": "torch"}, onnx_fp16)],
+    "quantize-openvino-int8": [({"calibration_requests": 8}, openvino_int8),
+                               ({"calibration_requests": 8, "subset_size": 4, "preset": "performance",
+                                 "fast_bias_correction": False, "compress_to_fp16": False}, openvino_int8),
+                               ({"weights_only": True}, openvino_weights)],
     "distill": [({"layers": 1, **TRAIN}, student_one_layer),
                 ({"layers": 2, "heads_ratio": 0.5, "ffn_ratio": 0.5, "loss": "distill-mse", **TRAIN}, narrow_student)],
     "lora": [(TRAIN, lora_merged)],
@@ -202,7 +275,7 @@ def test_method(step, claim, teacher, ctx, requests, teacher_scores):
     AutoTokenizer.from_pretrained(art.path)
     assert json.loads((art.path / "ranker.json").read_text())["max_length"] == 48
     # Reloads with the same scores: compress compares the model as built with the one read back.
-    if art.format not in ("onnx", "tensorrt-int8"):
+    if art.format not in ("onnx", "openvino"):
         assert meta["reload_max_abs_diff"] <= 1e-5
         assert torch_loader(art.format) is not None
     claim(art, teacher, requests, teacher_scores)
@@ -252,3 +325,21 @@ def test_lora_unmerged_rebuilds_the_same_base_with_another_seed(teacher, data, t
     art = compress(teacher, {"method": "lora", **TRAIN}, ctx)
     unmerged = np.concatenate(lora_unmerged(art.path).score(requests))
     assert np.abs(scores(art, requests) - unmerged).max() <= 1e-5
+
+
+def test_openvino_int8_without_its_packages_says_what_to_install(teacher, ctx, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "nncf", None)  # as if it were not installed
+    with pytest.raises(RuntimeError, match="needs the openvino and nncf packages.*pip install openvino nncf"):
+        compress(teacher, {"method": "quantize-openvino-int8", "calibration_requests": 8}, ctx)
+    assert not any(ctx.out_dir.iterdir())  # nothing half-written
+
+
+def test_openvino_int8_config_errors_name_the_field():
+    with pytest.raises(ValueError, match="subset_size 64 is more than calibration_requests 32"):
+        config_from_dict({"method": "quantize-openvino-int8", "calibration_requests": 32, "subset_size": 64})
+    with pytest.raises(ValueError, match="preset must be one of"):
+        config_from_dict({"method": "quantize-openvino-int8", "preset": "fast"})
+    with pytest.raises(ValueError, match="fast_bias_correction"):
+        config_from_dict({"method": "quantize-openvino-int8", "fast_bias_correction": "yes"})

@@ -33,6 +33,30 @@ def test_chain_distill_prune_quantize(teacher, ctx, requests):
     assert recipe_name(CHAIN) == "distill-l1+prune-heads-0.5+quantize-ort-dynamic"
 
 
+def test_chain_distill_prune_openvino_int8(teacher, ctx, requests):
+    """The OpenVINO INT8 step chains like the ORT one; the IR reloads in the openvino backend."""
+    import rankbench.models.openvino_model  # noqa: F401 - before nncf: no telemetry without consent
+
+    pytest.importorskip("nncf", reason="the nncf package is not installed")
+    from rankbench.bench.backends import BackendOptions, get_backend
+    from rankbench.models.encoder import PairEncoder
+
+    # Static INT8 ranges come from calibration: the tiny random model (weights of std 0.3) needs many
+    # more requests than the method table's 8 before its INT8 scores rank these test requests as fp32 does.
+    steps = CHAIN[:2] + [{"method": "quantize-openvino-int8", "calibration_requests": 100}]
+    student, pruned, final = build_recipe(teacher, steps, ctx, return_all=True)
+    assert final.format == "openvino" and final.meta["parent_hash"] == pruned.hash
+    assert [step["method"] for step in final.meta["recipe"]] == ["distill", "prune-heads", "quantize-openvino-int8"]
+    assert final.meta["params"] == pruned.meta["params"] < teacher.meta["params"]
+    encoder = PairEncoder.from_folder(final.path)
+    with get_backend("openvino").prepare(final, BackendOptions(threads=1)) as session:
+        ours = np.concatenate([session.run(encoder.encode(r.pairs())) for r in requests])
+    theirs = np.concatenate(pruned.torch_ranker().score(requests))
+    assert np.corrcoef(ours, theirs)[0, 1] > 0.95
+    with pytest.raises(ValueError, match="cannot follow a 'openvino' artifact"):
+        validate_recipe(teacher, steps + [{"method": "quantize-ort-dynamic"}], ctx)
+
+
 def test_rebuilding_a_recipe_does_no_work(teacher, ctx, monkeypatch):
     first = build_recipe(teacher, CHAIN[:2], ctx, return_all=True)
 
@@ -114,3 +138,17 @@ def test_cli_builds_and_reports(teacher, tmp_path, capsys):
     assert "ratio must be in (0, 1)" in capsys.readouterr().err
     assert main(["compress", "--list"]) == 0
     assert "quantize-ort-static" in capsys.readouterr().out
+
+
+def test_cli_evaluates_an_openvino_variant(teacher, tmp_path, capsys):
+    import rankbench.models.openvino_model  # noqa: F401 - before nncf: no telemetry without consent
+
+    pytest.importorskip("nncf", reason="the nncf package is not installed")
+    from rankbench.cli import main
+
+    step = json.dumps({"method": "quantize-openvino-int8", "calibration_requests": 8})
+    assert main(["compress", "--parent", str(teacher.path), "--step", step, "--out", str(tmp_path),
+                 "--dataset", "synthetic", "--eval", "3", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["format"] == "openvino" and result["meta"]["precision"] == "int8"
+    assert 0 <= result["result_ndcg@10"] <= 1 and 0 <= result["parent_ndcg@10"] <= 1

@@ -1,7 +1,9 @@
 """The report in a real browser: headless Chromium (Debian's chromium + chromium-driver) via selenium.
 
 Checks: no console errors, the table and every plot render, clicking a column header sorts the rows,
-the page fits a phone's width. Saves screenshots to test-artifacts/ (gitignored).
+the page fits a phone's width; on a compression-sized run (20 variants) the table fits 1100 px, no
+legend covers an axis label and no two Pareto labels overlap, measured on the SVG as drawn.
+Saves screenshots to test-artifacts/ (gitignored).
 Run alone: .venv/bin/python -m pytest -q tests/e2e -m browser
 """
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from results_factory import sample_results
+from results_factory import many_variants_results, sample_results
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +33,16 @@ def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("browser")
     results = sample_results(seed=0, constraints={"p99_ms": 50.0, "min_retention": 0.99})
     write_report(results, out, source="runs/sample/results.json")
+    return out / "report.html"
+
+
+@pytest.fixture(scope="module")
+def wide_report(tmp_path_factory):
+    """A compression-sized run: 20 variants, long ids with params, ONNX-only artifacts unavailable on PyTorch."""
+    from rankbench.reports.render import write_report
+
+    out = tmp_path_factory.mktemp("wide")
+    write_report(many_variants_results(), out, source="runs/compression/results.json")
     return out / "report.html"
 
 
@@ -119,3 +131,93 @@ def test_report_fits_a_phone(browser, report):
     assert 300 <= width <= 390
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "report-phone.png"))
+
+
+# Boxes of SVG elements as the browser draws them; ids are set by reports.plotkit.
+RECTS = """
+return Array.from(document.querySelectorAll(arguments[0])).map(function (e) {
+  var r = e.getBoundingClientRect();
+  return {id: e.id || e.parentNode.id, text: e.textContent, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom};
+});"""
+
+
+def rects(driver, selector: str) -> list[dict]:
+    return driver.execute_script(RECTS, selector)
+
+
+def overlaps(a: dict, b: dict, tolerance: float = 0.5) -> bool:
+    return (min(a["x1"], b["x1"]) - max(a["x0"], b["x0"]) > tolerance
+            and min(a["y1"], b["y1"]) - max(a["y0"], b["y0"]) > tolerance)
+
+
+def test_a_compression_sized_report_fits_1100px_and_a_phone(browser, wide_report):
+    from selenium.webdriver.common.by import By
+
+    browser.set_window_size(1100, 1400)
+    browser.get(wide_report.as_uri())
+    assert browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth") <= 1
+    box = browser.find_element(By.CSS_SELECTOR, "#cells .scroll")
+    inner = browser.execute_script("return arguments[0].scrollWidth - arguments[0].clientWidth", box)
+    assert inner <= 1, f"the table is {inner}px wider than its box at 1100px"
+    headers = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "#cells-table thead th")]
+    assert headers[:6] == ["Cell", "Speed-up", "p50 ms", "p99 ms", "NDCG@10", "Retention"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1100, min(height + 100, 16000))
+    assert browser.save_screenshot(str(ARTIFACTS / "report-20-variants.png"))
+
+    browser.set_window_size(390, 844)
+    browser.get(wide_report.as_uri())
+    overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"page is {overflow}px wider than a phone screen"
+    name = browser.find_element(By.CSS_SELECTOR, "#cells-table tbody td.name")
+    assert name.value_of_css_property("position") == "sticky"  # the table scrolls, its first column stays
+    assert browser.save_screenshot(str(ARTIFACTS / "report-20-variants-phone.png"))
+
+
+def test_unavailable_cells_are_only_in_the_note(browser, wide_report):
+    browser.set_window_size(1100, 1400)
+    browser.get(wide_report.as_uri())
+    unavailable = [c["id"] for c in many_variants_results()["cells"] if c["status"] == "unavailable"]
+    ids = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#cells-table tbody tr')).map(r => r.dataset.id)")
+    assert unavailable and not set(unavailable) & set(ids)
+    note = browser.execute_script("return document.getElementById('unavailable').textContent")
+    assert "'onnx' does not run on torch" in note and "distill-l3+int8/torch" in note
+    assert "'torch-int8' does not run on onnxruntime: torch-int8-dynamic/onnxruntime" in note
+
+
+def test_no_legend_covers_an_axis_label_and_pareto_labels_do_not_overlap(browser, wide_report):
+    browser.set_window_size(1100, 1400)
+    browser.get(wide_report.as_uri())
+    for plot in ("pareto", "latency-cdf", "throughput-batch", "p99-load"):
+        legend = rects(browser, f'svg[data-plot="{plot}"] g[id="{plot}-legend"]')
+        labels = rects(browser, f'svg[data-plot="{plot}"] g[id^="{plot}-xlabel-"] text, '
+                                f'svg[data-plot="{plot}"] g[id^="{plot}-ylabel-"] text')
+        assert len(legend) == 1 and labels, plot
+        for label in labels:
+            assert not overlaps(legend[0], label), f"{plot}: the legend covers {label['text']!r}"
+            assert legend[0]["y0"] >= label["y1"] - 0.5 or label["id"].startswith(f"{plot}-ylabel"), plot
+    labels = rects(browser, 'svg[data-plot="pareto"] g[id^="pareto-label-"] text')
+    assert len(labels) >= 30
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            assert not overlaps(a, b), f"Pareto labels {a['text']!r} and {b['text']!r} overlap"
+    key = browser.execute_script("return document.getElementById('pareto-key').textContent")
+    assert "20 teacher-fp16-export" in key
+    empty = browser.execute_script("return document.querySelector('#plots p.empty').textContent")
+    assert empty.startswith("No sweeps")  # a section with no data says so
+
+
+def test_the_compression_sized_report_prints_on_a_page_width(browser, wide_report):
+    """Print styles (no scroll boxes, smaller table) at the width of an A4 page's print area."""
+    browser.set_window_size(720, 1000)
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        browser.get(wide_report.as_uri())
+        overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        table = browser.execute_script("return document.getElementById('cells-table').getBoundingClientRect().right")
+        width = browser.execute_script("return window.innerWidth")
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    assert overflow <= 1 and table <= width, f"the printed table reaches {table:.0f}px of {width}px"

@@ -1,6 +1,7 @@
 """Hand-made, schema-valid results files for the report, select and compare tests.
 
     results = sample_results(seed=0)          # 6 variants x 3 backends (+ an unavailable one), 3 scenarios
+    results = many_variants_results()         # 20 variants x 2 backends, canonical ids with params
     results = hand_results(artifacts, cells)  # exact figures for Pareto / rejection tests
     c = cell("int8", "onnxruntime", p99=12.0) # a cell with given statistics (no samples needed)
 
@@ -184,3 +185,54 @@ def subset(results: dict, variants: set[str], scenarios: set[str] = frozenset({"
     out = dict(results, artifacts={k: v for k, v in results["artifacts"].items() if k in variants})
     out["cells"] = [c for c in results["cells"] if c["variant"] in variants and c["scenario"] in scenarios]
     return out
+
+
+# 20 variants as a compression run names them; (ndcg@10, latency factor vs the teacher). Several share
+# an NDCG@10 or sit close together: what makes labels and lines collide.
+MANY = {"teacher": (0.314, 1.00), "distill-l3": (0.316, 0.52), "distill-l3+int8": (0.317, 0.20),
+        "distill-l2": (0.272, 0.36), "distill-l2+int8": (0.274, 0.16), "distill-l3+heads-25+int8": (0.299, 0.17),
+        "ort-int8-dynamic": (0.307, 0.38), "ort-int8-static": (0.307, 0.70), "torch-int8-dynamic": (0.321, 0.55),
+        "prune-heads-30": (0.314, 0.85), "prune-heads-50": (0.314, 0.78), "prune-ffn-50": (0.308, 0.75),
+        "prune-layers-33": (0.098, 0.66), "prune-layers-33+recovery": (0.253, 0.62), "sparse-50": (0.256, 0.93),
+        "lora": (0.223, 1.02), "prefix": (0.221, 1.10), "adapter": (0.216, 1.05),
+        "distill-l4+prune-heads-25+int8-static": (0.305, 0.26), "teacher-fp16-export": (0.314, 0.95)}
+SERVED = {"torch": 1.0, "onnxruntime": 0.85}
+RUNS_ON = {"onnx": {"onnxruntime"}, "torch-int8": {"torch"}}  # artifact formats that one backend only loads
+
+
+def many_variants_results(n: int = 20, seed: int = 0, samples: int = 200) -> dict:
+    """A compression-sized run: `n` variants (of MANY) on PyTorch and ONNX Runtime, single-stream cells
+    with canonical ids carrying their params, offline cells for all of them, server cells for three
+    variants; ONNX-only artifacts are unavailable on PyTorch (said once, not measured)."""
+    rng = np.random.default_rng(seed)
+    names = list(MANY)[:n]
+    artifacts = {name: artifact(name, MANY[name][0], 22_700_000, int(90_900_000 * MANY[name][1]) + 1)
+                 for name in names}
+    for name in names:
+        if name.startswith("torch-int8"):
+            artifacts[name]["format"] = "torch-int8"  # PyTorch's own INT8: runs on PyTorch, not exported
+    cells = []
+    for name in names:
+        for backend, backend_factor in SERVED.items():
+            fmt = artifacts[name]["format"]
+            if backend not in RUNS_ON.get(fmt, SERVED):
+                cells.append(cell(name, backend, status="unavailable", parity=None,
+                                  reason=f"artifact format '{fmt}' does not run on {backend}",
+                                  id=f"{name}/{backend}/single-stream[candidates=50]"))
+                continue
+            median = 300.0 * MANY[name][1] * backend_factor
+            ss = cell(name, backend, samples=draw(rng, median, samples), scenario_params={"candidates": 50})
+            cells.append(dict(ss, id=f"{name}/{backend}/single-stream[candidates=50]"))
+            points = [{"batch_size": b, "samples_ms": (s := draw(rng, median * (0.4 + 0.6 * b) / 3, 20)),
+                       "stats": summarize(s, pairs_per_sample=b * PAIRS_PER_REQUEST)} for b in BATCH_SIZES]
+            cells.append(cell(name, backend, scenario="offline", samples=points[-1]["samples_ms"], points=points,
+                              id=f"{name}/{backend}/offline[batch_sizes=1,8,32]"))
+            if name in names[:3] and backend == "onnxruntime":
+                points = [{"rate_rps": r, "samples_ms": (s := draw(rng, median * (1 + r / 40), 30)),
+                           "achieved_rps": r, "stats": summarize(s, pairs_per_sample=PAIRS_PER_REQUEST)}
+                          for r in RATES_RPS]
+                cells.append(cell(name, backend, scenario="server", points=points, sla_p99_ms=500.0))
+    with_cell_accuracy(artifacts, cells, "teacher")
+    run = run_section("compression", "teacher", {"p99_ms": 500.0, "min_retention": 0.99},
+                      experiment={"name": "compression", "dataset": "ml-100k"})
+    return {"schema_version": 2, "run": run, "environment": dict(ENV), "artifacts": artifacts, "cells": cells}

@@ -1,0 +1,152 @@
+"""The server scenario's quick estimate ("server-sim"): a simulated queue over real service times.
+
+    out = simulated_server(ctx, params)     # registered as the scenario "server-sim" in bench/scenarios.py
+
+Arrivals follow a Poisson process on a virtual clock and every (batched) service is executed for
+real, back to back, its measured duration used: with one worker, start = max(arrival, worker free)
+and completion = start + measured service. It never sleeps while idle, so it is quick, but it
+shows no overlap, no thread contention and no real batcher waits: it is an estimate, and the real
+LoadGen runs of the "server" scenario (bench/server_load.py) were ~30% slower at the tail on a CPU.
+A batcher merges queued requests up to `max_batch_requests`, waiting at most `max_wait_ms` after the
+first. The search finds the highest rate whose p99 <= the SLA and whose utilization (rate x measured
+service time per request) is below 1: with the few requests a CPU can afford per rate, an
+overloaded queue would otherwise not have grown enough to show it.
+
+`simulate_server` also replays the arrivals of a real run with its measured service times, which is
+how each real server point carries the simulation's figure beside its own; `search_max_rate` is
+the rate search both scenarios use.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+from rankbench.bench.batcher import RankProcessor, RankQuery
+from rankbench.bench.stats import summarize
+from rankbench.bench.timing import warm_up
+
+
+def load_catalog(encoder, queries: list[RankQuery]) -> None:
+    """Tokenize the queries' item texts once, as a service does when its catalog loads."""
+    if hasattr(encoder, "load_catalog"):
+        encoder.load_catalog((i, t) for q in queries for i, t in zip(q.ids, q.texts))
+
+
+def poisson_arrivals(rate_rps: float, count: int, seed: int = 0) -> np.ndarray:
+    """Arrival times (s) of a Poisson process: exponential gaps with mean 1/rate."""
+    if rate_rps <= 0:
+        raise ValueError(f"rate must be > 0, got {rate_rps}")
+    gaps = np.random.default_rng(seed).exponential(1.0 / rate_rps, size=count)
+    return np.cumsum(gaps)
+
+
+def simulate_server(arrivals: np.ndarray, serve: Callable[[list[int]], float], max_batch: int = 1,
+                    max_wait_s: float = 0.0, sla_s: float | None = None) -> tuple[list[float], bool, float]:
+    """One worker, FIFO queue, optional batcher. `serve(indices)` runs the merged requests for real
+    and returns its duration (s). Returns (latencies in s per served request, complete, busy seconds).
+    Stops early once enough requests missed the SLA that p99 cannot meet it any more (complete=False)."""
+    n = len(arrivals)
+    latencies: list[float] = []
+    worker_free, i, over, busy = 0.0, 0, 0, 0.0
+    while i < n:
+        first = arrivals[i]
+        ready = max(worker_free, first)
+        fill = arrivals[i + max_batch - 1] if i + max_batch - 1 < n else math.inf
+        dispatch = max(ready, min(first + max_wait_s, fill)) if max_batch > 1 else ready
+        j = i
+        while j < n and j - i < max_batch and arrivals[j] <= dispatch:
+            j += 1
+        duration = serve(list(range(i, j)))
+        busy += duration
+        done = dispatch + duration
+        for k in range(i, j):
+            latencies.append(done - arrivals[k])
+            if sla_s is not None and latencies[-1] > sla_s:
+                over += 1
+        worker_free, i = done, j
+        # With k >= 1% of n + 2 latencies above the SLA, the interpolated p99 is above it for sure.
+        if sla_s is not None and over >= 0.01 * n + 2 and i < n:
+            return latencies, False, busy
+    return latencies, True, busy
+
+
+
+def simulated_server(ctx, params: dict) -> dict:
+    """The "server-sim" scenario (see the module docstring); a cell's estimate, not a real run."""
+    n_cand = int(params["candidates"])
+    max_batch = int(params["max_batch_requests"])
+
+    ranker = RankProcessor(ctx.session, ctx.encoder)
+    queries = [RankQuery.of(r, n_cand) for r in ctx.requests]
+    load_catalog(ctx.encoder, queries)
+
+    def serve(indices: list[int]) -> float:
+        return ranker.serve_now([queries[k % len(queries)] for k in indices])
+
+    # Warm up single and merged services (their shapes may compile), and estimate capacity.
+    ranker.warm_merged_shapes(queries, max_batch)
+    times = warm_up(lambda i: serve([i]), ctx.session.synchronize, ctx.timing, at_least=len(ctx.requests))
+    for size in range(2, max_batch + 1):  # merged services have their own shapes: compile the usual ones
+        serve(list(range(size)))
+    service_s = float(np.median(times[-3:])) / 1000.0
+    sla_ms = params["sla_p99_ms"]
+    if sla_ms is None:  # no SLA given: 5x one request's service time, recorded as such
+        sla_ms = round(5 * service_s * 1000.0, 3)
+    sla_s = sla_ms / 1000.0
+    count = int(params["requests_per_rate"])
+    points: dict[float, dict] = {}
+
+    def level(rate: float) -> bool:
+        arrivals = poisson_arrivals(rate, count, int(params["seed"]))
+        lat, complete, busy = simulate_server(arrivals, serve, max_batch, float(params["max_wait_ms"]) / 1000.0,
+                                              sla_s)
+        lat_ms = [x * 1000.0 for x in lat]
+        stats = summarize(lat_ms, n_cand, 1)
+        span = max(arrivals[len(lat) - 1] + lat[-1] - arrivals[0], 1e-9)
+        # Offered load = rate x measured service time per request (batching included): >= 1 means
+        # the queue grows without bound, however short the finite run makes its p99 look (a few
+        # requests cannot show the steady state). The nominal rate, not the sample's, is used.
+        utilization = round(rate * busy / len(lat), 4)  # judged as recorded: 0.99996 is 1.0, overloaded
+        points[rate] = {"rate_rps": float(rate), "samples_ms": lat_ms, "stats": stats,
+                        "achieved_rps": len(lat) / span, "complete": complete,
+                        "utilization": round(utilization, 4)}
+        ok = complete and utilization < 1.0 and stats["p99_ms"] <= sla_ms
+        if ctx.progress:
+            ctx.progress(f"rate {rate:.3g}/s: p99 {stats['p99_ms']:.1f} ms (SLA {sla_ms:g}), "
+                         f"utilization {utilization:.2f}: {'pass' if ok else 'fail'}")
+        return ok
+
+    levels = int(params["max_levels"])
+    if service_s * 1000.0 > sla_ms and max_batch == 1:
+        levels = min(levels, 2)  # one request alone exceeds the SLA: no rate can pass; keep a short curve
+    if params["rates"]:
+        passed = [r for r in sorted(params["rates"]) if level(float(r))]
+    else:
+        passed = search_max_rate(level, 0.5 / service_s, levels, max_batch / service_s * 2)
+    best = max(passed) if passed else None
+    chosen = points[best] if best is not None else points[min(points)]
+    return {"samples_ms": chosen["samples_ms"], "stats": chosen["stats"], "parts_ms": {},
+            "points": [points[r] for r in sorted(points)], "max_rate_under_sla_rps": best,
+            "sla_p99_ms": sla_ms, "service_ms": service_s * 1000.0}
+
+
+def search_max_rate(level: Callable[[float], bool], start: float, max_levels: int, ceiling: float) -> list[float]:
+    """Highest passing rate: grow x1.6 from `start` until a level fails, then bisect (geometric)."""
+    lo, hi, passed, rate = None, None, [], start
+    for _ in range(max_levels):
+        if level(rate):
+            passed.append(rate)
+            lo = rate
+        else:
+            hi = rate
+        if hi is None:
+            rate = min(rate * 1.6, ceiling) if rate < ceiling else None
+        elif lo is None:
+            rate = rate / 2
+        else:
+            rate = math.sqrt(lo * hi) if hi / lo > 1.08 else None
+        if rate is None:
+            break
+    return passed
