@@ -33,7 +33,7 @@ from rankbench.bench.backends import BackendOptions
 from rankbench.bench.cells import backend_specs, base_cell, define_cells, read_cached, scenario_specs
 from rankbench.bench.executors.base import Needs, Work
 from rankbench.bench.executors.local import LocalExecutor
-from rankbench.bench.executors.units import measure_unit, own_scores_unit, reference_unit
+from rankbench.bench.executors.units import machine_record, measure_unit, own_scores_unit, reference_unit
 from rankbench.bench.machine import environment
 from rankbench.bench.measure import GroupInputs
 from rankbench.bench.progress import CellProgress
@@ -213,17 +213,19 @@ def measure_cells(portable: dict, cells_def: list[dict], inputs: GroupInputs, ru
                         threads=defs[0]["options"].threads or run.threads),
                   {"status": status, "on_cell": keep}) for gkey, defs in groups.items()]
     for outcome in executor.map(works):
-        for cell in outcome.value if outcome.ok else failed_group(groups[outcome.key], outcome):
+        for cell in outcome.value if outcome.ok else failed_group(groups[outcome.key], outcome, executor):
             keep(cell)
     status.close()
     return finished
 
 
-def failed_group(defs: list[dict], outcome) -> list[dict]:
+def failed_group(defs: list[dict], outcome, executor) -> list[dict]:
     """The cells of a group whose unit ended without a result: unavailable (no machine can run it)
-    or failed (an exception, a dead worker or node), with the reason."""
+    or failed (an exception, a dead worker or node), with the reason. Where it ran is known only
+    when it ran here."""
     state = "unavailable" if outcome.unavailable else "failed"
-    return [{**base_cell(d), "status": state, "reason": outcome.error} for d in defs]
+    where = {} if executor.distributed else {"machine": machine_record(), "executor": {"name": executor.name}}
+    return [{**base_cell(d), "status": state, "reason": outcome.error, **where} for d in defs]
 
 
 def run_notes(run: RunSettings, inputs: GroupInputs) -> list[str]:
