@@ -3,6 +3,9 @@
     refs = reference_accuracy(variants, requests, cache)        # each artifact, fp32 on the CPU
     attach_cell_accuracy(cells, variants, refs, requests, teacher="teacher", cache=cache)
 
+Both score here, one artifact after the other, unless given the scores (`scored`) or a function
+that scores what is needed (`own`): an executor (rankbench.bench.executors) spreads that work.
+
 Each cell's accuracy comes from its own session (its backend, precision and options): a cell reuses
 the scores of its artifact's reference run (fp32 on the CPU) only when its parity check shows the
 same rankings within REUSE_TOLERANCE, and then says so (`scores_from`). Intervals are paired
@@ -49,17 +52,22 @@ def summarize_accuracy(scores: list, requests: list, teacher_scores: list | None
 
 
 def reference_accuracy(variants: dict, requests: list, cache: Path, teacher: str | None,
-                       log=None) -> dict[str, dict]:
-    """name -> {"scores", "scorer", "accuracy"} (the artifact scored fp32 on the CPU), or {"error"}."""
+                       log=None, scored: dict | None = None) -> dict[str, dict]:
+    """name -> {"scores", "scorer", "accuracy"} (the artifact scored fp32 on the CPU), or {"error"}.
+    `scored`: name -> {"scores", "scorer"} or {"error"}, computed elsewhere (else scored here)."""
     refs: dict[str, dict] = {}
     for name, artifact in variants.items():
+        if scored is not None:
+            refs[name] = dict(scored[name])
+            continue
         try:
             scores, scorer = reference_scores_of(artifact, requests, cache, log, name)
             refs[name] = {"scores": scores, "scorer": scorer}
         except Exception as err:  # noqa: BLE001 - recorded, the run goes on
             refs[name] = {"error": f"{type(err).__name__}: {err}"}
-            if log:
-                log(f"accuracy of {name} unavailable: {refs[name]['error']}")
+    for name, ref in refs.items():
+        if "error" in ref and log:
+            log(f"accuracy of {name} unavailable: {ref['error']}")
     base = refs.get(teacher) or {}
     teacher_scores = base.get("scores")
     teacher_ndcg = per_request(teacher_scores, requests)["ndcg@10"] if teacher_scores is not None else None
@@ -83,12 +91,30 @@ def _group_key(cell: dict) -> str:
     return f"{cell['variant']}/{cell['backend']}/{json.dumps(cell.get('backend_options'), sort_keys=True)}"
 
 
+def needs_own_scores(cells: list[dict], refs: dict) -> dict[str, dict]:
+    """group key -> the first ok cell of each (variant, backend, options) group whose accuracy must
+    come from its own session (its parity does not allow reusing the reference scores)."""
+    needed: dict[str, dict] = {}
+    for cell in cells:
+        ref = refs.get(cell["variant"]) or {}
+        if cell["status"] == "ok" and not (may_reuse(cell.get("parity")) and "accuracy" in ref):
+            needed.setdefault(_group_key(cell), cell)
+    return needed
+
+
 def attach_cell_accuracy(cells: list[dict], variants: dict, refs: dict, requests: list, teacher: str | None,
-                         cache: Path, log=None) -> None:
-    """Give every ok cell its own `accuracy` (scored by its session, or reused where parity allows)."""
+                         cache: Path, log=None, own=None) -> None:
+    """Give every ok cell its own `accuracy` (scored by its session, or reused where parity allows).
+    `own`: {group key: cell} -> {group key: scores, or {"error": ...}} (else scored here)."""
     base = refs.get(teacher) or {}
     teacher_scores = base.get("scores")
     teacher_ndcg = per_request(teacher_scores, requests)["ndcg@10"] if teacher_scores is not None else None
+    needed = needs_own_scores(cells, refs)
+    if own is not None:
+        scored = own(needed)
+    else:
+        scored = {key: _own_or_error(cell, variants[cell["variant"]], requests, cache, log)
+                  for key, cell in needed.items()}
     done: dict[str, dict | None] = {}
     for cell in cells:
         if cell["status"] != "ok":
@@ -96,20 +122,25 @@ def attach_cell_accuracy(cells: list[dict], variants: dict, refs: dict, requests
             continue
         key = _group_key(cell)
         if key not in done:
-            done[key] = _group_accuracy(cell, variants[cell["variant"]], refs.get(cell["variant"]) or {},
-                                        requests, teacher_scores, teacher_ndcg, cache, log)
+            done[key] = _group_accuracy(cell, refs.get(cell["variant"]) or {}, scored.get(key), requests,
+                                        teacher_scores, teacher_ndcg, log)
         cell["accuracy"] = done[key]
 
 
-def _group_accuracy(cell, artifact, ref, requests, teacher_scores, teacher_ndcg, cache, log) -> dict | None:
+def _own_or_error(cell, artifact, requests, cache, log):
+    try:
+        return own_scores(cell, artifact, requests, cache, log)
+    except Exception as err:  # noqa: BLE001 - the cell keeps its latency; its accuracy is unknown
+        return {"error": f"{type(err).__name__}: {err}"}
+
+
+def _group_accuracy(cell, ref, scores, requests, teacher_scores, teacher_ndcg, log) -> dict | None:
     if may_reuse(cell.get("parity")) and "accuracy" in ref:
         return {**ref["accuracy"], "scores_from": f"{cell['variant']} ({ref['scorer']}, the reference run)",
                 "reuse_tolerance": dict(REUSE_TOLERANCE)}
-    try:
-        scores = own_scores(cell, artifact, requests, cache, log)
-    except Exception as err:  # noqa: BLE001 - the cell keeps its latency; its accuracy is unknown
+    if scores is None or isinstance(scores, dict):
         if log:
-            log(f"accuracy of {cell['id']} unavailable: {type(err).__name__}: {err}")
+            log(f"accuracy of {cell['id']} unavailable: {(scores or {}).get('error', 'not scored')}")
         return None
     accuracy = summarize_accuracy(scores, requests, teacher_scores, teacher_ndcg)
     accuracy["scores_from"] = "this cell's own session"
@@ -119,15 +150,22 @@ def _group_accuracy(cell, artifact, ref, requests, teacher_scores, teacher_ndcg,
 def own_scores(cell: dict, artifact, requests: list, cache: Path, log=None) -> list[np.ndarray]:
     """The cell's scores through its own backend, precision and options (a fresh session)."""
     from rankbench.bench.backends import BackendOptions, get_backend
-    from rankbench.common.digest import digest
     from rankbench.models.encoder import PairEncoder
 
     options = BackendOptions.from_dict(cell.get("backend_options") or {})
-    store = ScoreFile(Path(cache) / f"{cell['variant']}-{artifact.hash}-{cell['backend']}-"
-                                    f"{digest(options.to_dict())}.scores.jsonl")
+    store = ScoreFile(Path(cache) / own_score_name(cell, artifact))
     if not store.missing(requests):
         return store.scores(requests)
     label = cell["id"].rsplit("/", 1)[0]
     with get_backend(cell["backend"]).prepare(artifact, options) as session:
         return score_with_session(session, PairEncoder.from_folder(artifact.path), requests, store,
                                   label, log, label)
+
+
+def own_score_name(cell: dict, artifact) -> str:
+    """The file of a cell's own scores (its variant, backend and options), in the accuracy cache."""
+    from rankbench.bench.backends import BackendOptions
+    from rankbench.common.digest import digest
+
+    options = BackendOptions.from_dict(cell.get("backend_options") or {})
+    return f"{cell['variant']}-{artifact.hash}-{cell['backend']}-{digest(options.to_dict())}.scores.jsonl"

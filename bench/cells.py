@@ -5,7 +5,8 @@ each with an id that is unique within the run and a cache key over everything th
     cells = define_cells(variants, specs, scenario_specs([...]), context)
     cached = read_cached(cell_dir, cells, retry_failed=False)
 
-A backend or scenario given as a table may carry `variants = [...]`: the variants it applies to.
+A backend or scenario given as a table may carry `variants = [...]`: the variants it applies to; a
+backend table may carry a placement (`node_label`, `accelerator_type`: rankbench.bench.placement).
 Finished cells are files `<cells>/<key>.json`, written whole (temporary name, then rename).
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rankbench.bench.backends import BackendOptions, get_backend, parse_backend_spec
+from rankbench.bench.placement import Placement, pop_placement
 from rankbench.bench.scenario_params import resolve_params, scenario_label
 from rankbench.bench.scenarios import SCENARIO_VERSIONS
 from rankbench.common.digest import digest
@@ -28,6 +30,7 @@ class BackendSpec:
     name: str
     options: BackendOptions
     variants: frozenset | None = None  # None: every variant
+    placement: Placement | None = None  # where a cluster runs its cells (None: anywhere that fits)
 
 
 @dataclass(frozen=True)
@@ -46,19 +49,20 @@ def backend_specs(backends) -> list[BackendSpec]:
     """Specs "name[:opt...]", (name, options), or tables {name = ..., options..., variants = [...]}."""
     specs = []
     for item in backends:
-        only = None
+        only, placement = None, None
         if isinstance(item, str):
             name, options = parse_backend_spec(item)
         elif isinstance(item, dict):
             raw = dict(item)
             only = _variants_filter(raw)
             name = raw.pop("name")
+            placement = pop_placement(raw, f"backend {name}")
             options = BackendOptions.from_dict(raw, f"backend {name}")
         else:
             name, options = item
             options = options if isinstance(options, BackendOptions) else BackendOptions.from_dict(options)
         get_backend(name)  # an unknown name fails here, before any work, with the known names
-        specs.append(BackendSpec(name, options, only))
+        specs.append(BackendSpec(name, options, only, placement))
     return specs
 
 
@@ -85,18 +89,21 @@ def scenario_specs(scenarios, sla_p99_ms: float | None = None) -> list[ScenarioS
 
 
 def cell_id(variant: str, backend: BackendSpec, scenario: ScenarioSpec) -> str:
-    """The canonical id: variant/backend[:options]/scenario[params], options and params shown only
-    where they differ from their defaults. Every part of the run's output uses it."""
+    """The canonical id: variant/backend[:options][@placement]/scenario[params], options and params
+    shown only where they differ from their defaults. Every part of the run's output uses it."""
     options = backend.options.label()
     params = scenario_label(scenario.name, scenario.params)
-    return (f"{variant}/{backend.name}{':' + options if options else ''}/{scenario.name}"
-            f"{'[' + params + ']' if params else ''}")
+    where = backend.placement.label() if backend.placement else ""
+    return (f"{variant}/{backend.name}{':' + options if options else ''}{'@' + where if where else ''}/"
+            f"{scenario.name}{'[' + params + ']' if params else ''}")
 
 
 def define_cells(variants: dict, backends: list[BackendSpec], scenarios: list[ScenarioSpec],
-                 context: dict) -> list[dict]:
+                 context: dict, where=None) -> list[dict]:
     """Cell definitions in a stable order. `context`: what else shapes the figures (machine,
-    libraries, code, timing, request ids), part of every key. Two cells with one id are an error."""
+    libraries, code, timing, request ids), part of every key; `where(spec)`: what an executor adds
+    to the key of a backend's cells (e.g. the Ray resources they ask for), or None. Two cells with
+    one id are an error."""
     cells, ids = [], set()
     for vname, artifact in variants.items():
         for backend in backends:
@@ -112,8 +119,12 @@ def define_cells(variants: dict, backends: list[BackendSpec], scenarios: list[Sc
                               "backend": backend.name, "options": backend.options.to_dict(),
                               "scenario": scenario.name, "params": scenario.params,
                               "scenario_version": SCENARIO_VERSIONS.get(scenario.name, 1), **context}
+                extra = {"placement": backend.placement.to_dict() if backend.placement else None,
+                         "where": where(backend) if where else None}
+                definition.update({k: v for k, v in extra.items() if v})  # absent: keys as before
                 cells.append({"id": cid, "key": digest(definition), "variant": vname, "backend": backend.name,
-                              "options": backend.options, "scenario": scenario.name, "params": scenario.params})
+                              "options": backend.options, "scenario": scenario.name, "params": scenario.params,
+                              "placement": backend.placement})
     return cells
 
 
@@ -123,7 +134,8 @@ def base_cell(d: dict) -> dict:
             "backend_options": d["options"].to_dict(), "device": None, "scenario": d["scenario"],
             "scenario_params": d["params"], "status": "ok", "reason": None, "parity": None,
             "samples_ms": [], "stats": None, "parts_ms": {}, "points": [], "max_rate_under_sla_rps": None,
-            "sla_p99_ms": None, "seconds": None}
+            "sla_p99_ms": None, "seconds": None, "machine": None, "threads": None, "executor": None,
+            "placement": d["placement"].to_dict() if d.get("placement") else None}
 
 
 def read_cached(cell_dir: Path, cells: list[dict], retry_failed: bool, only_cached: bool) -> dict[str, dict]:

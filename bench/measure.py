@@ -102,11 +102,16 @@ def _checked_cells(session, encoder, artifact, vname, defs, inputs: GroupInputs,
         yield cell
 
 
+def reference_name(artifact, requests) -> str:
+    """The file name of an artifact's parity reference scores on `requests` (in the parity cache)."""
+    return f"{artifact.name}-{artifact.hash}-{digest([r.id for r in requests])}.json"
+
+
 def cached_reference(artifact, encoder, requests, cache_dir: Path):
     """The parity reference scores of an artifact, kept on disk: a rerun does not recompute them."""
     import numpy as np
 
-    path = cache_dir / f"{artifact.name}-{artifact.hash}-{digest([r.id for r in requests])}.json"
+    path = cache_dir / reference_name(artifact, requests)
     cached = read_json_or_none(path)
     if cached:
         return [np.asarray(s, dtype=np.float64) for s in cached["scores"]], cached["reference"]

@@ -12,11 +12,16 @@ What `rankbench bench` and the experiment runner call:
 
 The keyword settings are those of `RunSettings` (checked by type). Every finished cell is written at
 once to cells/<key>.json (rankbench.bench.cells); a rerun skips cells whose file exists (status ok,
-invalid, or failed unless `retry_failed`). Cells sharing (variant, backend, options) share one
-prepared session and one parity check (rankbench.bench.measure).
+invalid, or failed unless `retry_failed`). Cells sharing (variant, backend, options, placement)
+share one prepared session and one parity check (rankbench.bench.measure).
+
+Scoring and measuring are units of work run by an executor (`executor=`, rankbench.bench.executors:
+by default the local one, in this process); the cells, score and parity files live in its store
+(by default `out_dir` itself), results.json in `out_dir`.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -24,14 +29,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from rankbench.bench.accuracy import CONFIDENCE, attach_cell_accuracy, reference_accuracy, summarize_accuracy
+from rankbench.bench.backends import BackendOptions
 from rankbench.bench.cells import backend_specs, base_cell, define_cells, read_cached, scenario_specs
-from rankbench.bench.machine import environment, measurement_identity
-from rankbench.bench.measure import GroupInputs, measure_group
+from rankbench.bench.executors.base import Needs, Work
+from rankbench.bench.executors.local import LocalExecutor
+from rankbench.bench.executors.units import machine_record, measure_unit, own_scores_unit, reference_unit
+from rankbench.bench.machine import environment
+from rankbench.bench.measure import GroupInputs
 from rankbench.bench.progress import CellProgress
 from rankbench.bench.results import SCHEMA_VERSION, write_results
 from rankbench.bench.scores import request_key
 from rankbench.bench.timing import TimingConfig, harness_overhead_us
 from rankbench.common.files import atomic_write_json
+from rankbench.common.store import Store
 from rankbench.common.typed import from_dict
 
 
@@ -50,6 +60,7 @@ class RunSettings:
     progress: bool = True
     only_cached: bool = False  # measure nothing: gather finished cells (the others -> "failed")
     threads: int | None = None  # CPU threads for every backend and the tokenizer (None: the cores)
+    executor: object = None  # a rankbench.bench.executors executor (None: local, store = out_dir)
 
     def __post_init__(self):
         for name in ("users", "latency_requests", "parity_requests", "threads"):
@@ -64,24 +75,31 @@ class RunSettings:
 def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, **settings) -> dict:
     run = from_dict(RunSettings, settings, "run_benchmark")
     out_dir = Path(out_dir)
+    executor = run.executor or LocalExecutor(Store(str(out_dir)))
     test = _check_inputs(variants, data, run)
     sla = (run.constraints or {}).get("p99_ms")
     backend_list, scenario_list = backend_specs(backends), scenario_specs(scenarios, sla)
     eval_requests = test[:run.users] if run.users else test
     inputs = GroupInputs(test[:run.latency_requests], test[:run.parity_requests], run.timing,
-                         out_dir / "parity", {})
+                         executor.store.local("parity"), {})
     env = environment()
     threads = apply_threads(run.threads)
-    context = {"measured_by": measurement_identity(env), "threads": threads, "timing": run.timing.to_dict(),
+    context = {**executor.key_context(env, threads, run.threads), "timing": run.timing.to_dict(),
                "latency_requests": [r.id for r in inputs.latency_requests],
                "parity_requests": [r.id for r in inputs.parity_requests]}
-    cells_def = define_cells(variants, backend_list, scenario_list, context)  # id clashes fail here
+    cells_def = define_cells(variants, backend_list, scenario_list, context, executor.where)  # id clashes fail here
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     log = print if run.progress else None
-    refs = reference_accuracy(variants, eval_requests, out_dir / "accuracy", run.teacher, log)
-    finished = measure_cells(variants, cells_def, out_dir / "cells", inputs, run)
+    portable = {name: executor.portable(artifact) for name, artifact in variants.items()}
+    accuracy_dir = executor.store.local("accuracy")
+    refs = reference_accuracy(variants, eval_requests, accuracy_dir, run.teacher, log,
+                              scored=score_references(executor, portable, eval_requests, run.threads, log))
+    finished = measure_cells(portable, cells_def, inputs, run, executor)
     cells = [dict(finished[d["key"]]) for d in cells_def]
-    attach_cell_accuracy(cells, variants, refs, eval_requests, run.teacher, out_dir / "accuracy", log)
+    placements = {d["key"]: d["placement"] for d in cells_def}
+    attach_cell_accuracy(cells, variants, refs, eval_requests, run.teacher, accuracy_dir, log,
+                         own=lambda needed: score_cells(executor, needed, placements, portable, eval_requests,
+                                                        run.threads, log))
     results = {"schema_version": SCHEMA_VERSION,
                "run": {"name": run.run_name, "created": created, "experiment": run.experiment,
                        "teacher": run.teacher, "constraints": run.constraints, "eval_users": len(eval_requests),
@@ -141,11 +159,33 @@ def popularity_accuracy(data, requests: list, teacher_ref: dict | None) -> dict:
     return summarize_accuracy(popularity_scores(data, requests), requests, teacher_scores, teacher_ndcg)
 
 
-def measure_cells(variants: dict, cells_def: list[dict], cell_dir: Path, inputs: GroupInputs,
-                  run: RunSettings) -> dict[str, dict]:
-    """key -> finished cell: cached ones, then the rest measured group by group."""
+def score_references(executor, portable: dict, requests: list, threads: int | None, log=None) -> dict:
+    """name -> {"scores", "scorer"} or {"error"}: every artifact's reference scores, one unit each."""
+    shared = executor.share(requests)
+    works = [Work(name, reference_unit, (executor.store, artifact, shared, name), Needs(threads=threads),
+                  {"log": log}) for name, artifact in portable.items()]
+    return {o.key: o.value if o.ok else {"error": o.error} for o in executor.map(works)}
+
+
+def score_cells(executor, needed: dict, placements: dict, portable: dict, requests: list,
+                threads: int | None, log=None) -> dict:
+    """group key -> scores (or {"error"}) of cells scored by their own backend, one unit per group."""
+    shared, works = executor.share(requests), []
+    for key, cell in needed.items():
+        options = BackendOptions.from_dict(cell.get("backend_options") or {})
+        slim = {k: cell[k] for k in ("id", "variant", "backend", "backend_options")}
+        needs = Needs(cell["backend"], options, placements.get(cell["key"]), threads=options.threads or threads)
+        works.append(Work(key, own_scores_unit, (executor.store, slim, portable[cell["variant"]], shared), needs,
+                          {"log": log}))
+    return {o.key: o.value if o.ok else {"error": o.error} for o in executor.map(works)}
+
+
+def measure_cells(portable: dict, cells_def: list[dict], inputs: GroupInputs, run: RunSettings,
+                  executor) -> dict[str, dict]:
+    """key -> finished cell: cached ones, then the rest measured group by group, one unit each."""
     status = CellProgress(len(cells_def), run.progress)
-    finished = read_cached(cell_dir, cells_def, run.retry_failed, run.only_cached)
+    store = executor.store
+    finished = read_cached(store.pull_tree("cells"), cells_def, run.retry_failed, run.only_cached)
     for d in cells_def:
         if d["key"] in finished:
             status.done(finished[d["key"]], cached=True)
@@ -155,16 +195,37 @@ def measure_cells(variants: dict, cells_def: list[dict], cell_dir: Path, inputs:
             finished[d["key"]] = {**base_cell(d), "status": "failed",
                                   "reason": "not measured: the run that owns this cell did not finish it"}
         pending = []
-    groups: dict[tuple, list[dict]] = {}
+    groups: dict[str, list[dict]] = {}
     for d in pending:
-        groups.setdefault((d["variant"], d["backend"], json.dumps(d["options"].to_dict())), []).append(d)
-    for (vname, _, _), defs in groups.items():
-        for cell in measure_group(variants[vname], vname, defs, inputs, status):
-            atomic_write_json(cell_dir / f"{cell['key']}.json", cell)  # a later crash keeps it
+        where = d["placement"].label() if d["placement"] else ""
+        groups.setdefault(json.dumps([d["variant"], d["backend"], d["options"].to_dict(), where]), []).append(d)
+
+    def keep(cell: dict) -> None:
+        if cell["key"] not in finished:
+            atomic_write_json(store.local("cells") / f"{cell['key']}.json", cell)  # a later crash keeps it
+            store.push(f"cells/{cell['key']}.json")
             finished[cell["key"]] = cell
             status.done(cell)
+
+    shared = executor.share(dataclasses.replace(inputs, references={}))
+    works = [Work(gkey, measure_unit, (store, portable[defs[0]["variant"]], defs[0]["variant"], defs, shared),
+                  Needs(defs[0]["backend"], defs[0]["options"], defs[0]["placement"], timed=True,
+                        threads=defs[0]["options"].threads or run.threads),
+                  {"status": status, "on_cell": keep}) for gkey, defs in groups.items()]
+    for outcome in executor.map(works):
+        for cell in outcome.value if outcome.ok else failed_group(groups[outcome.key], outcome, executor):
+            keep(cell)
     status.close()
     return finished
+
+
+def failed_group(defs: list[dict], outcome, executor) -> list[dict]:
+    """The cells of a group whose unit ended without a result: unavailable (no machine can run it)
+    or failed (an exception, a dead worker or node), with the reason. Where it ran is known only
+    when it ran here."""
+    state = "unavailable" if outcome.unavailable else "failed"
+    where = {} if executor.distributed else {"machine": machine_record(), "executor": {"name": executor.name}}
+    return [{**base_cell(d), "status": state, "reason": outcome.error, **where} for d in defs]
 
 
 def run_notes(run: RunSettings, inputs: GroupInputs) -> list[str]:

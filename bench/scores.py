@@ -98,11 +98,16 @@ def pick_reference(artifact):
     raise RuntimeError(f"no reference backend can run {artifact.name!r}: " + "; ".join(reasons))
 
 
+def reference_score_name(artifact) -> str:
+    """The file of an artifact's reference scores, in the accuracy cache."""
+    return f"{artifact.name}-{artifact.hash}.scores.jsonl"
+
+
 def reference_scores_of(artifact, requests, cache: Path, log=None, label: str | None = None):
     """(scores of `requests` from the artifact's reference runtime, its name), kept in `cache`."""
     from rankbench.models.encoder import PairEncoder
 
-    store = ScoreFile(Path(cache) / f"{artifact.name}-{artifact.hash}.scores.jsonl")
+    store = ScoreFile(Path(cache) / reference_score_name(artifact))
     if not store.missing(requests):
         return store.scores(requests), f"{'+'.join(store.scorers(requests))} fp32 cpu"
     name, backend, options = pick_reference(artifact)

@@ -16,6 +16,7 @@ from pathlib import Path
 from rankbench.common.files import atomic_write_text
 from rankbench.reports.constraints import Constraints
 from rankbench.reports.figures import BASELINE_BACKEND
+from rankbench.reports.machines import decide_per_machine, describe, machine_names, machine_of
 from rankbench.reports.select import Decision, candidate, select, status_detail
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -69,6 +70,7 @@ def table_rows(results: dict, decision: Decision) -> list[dict]:
         tag, why = _role(decision, cell["id"])
         stats = (cand.p50_ms, cand.p99_ms) if cell["status"] == "ok" else (None, None)
         rows.append({"id": cell["id"], "variant": cell["variant"], "serving": cand.serving,
+                     "machine": machine_of(results, cell),
                      "scenario": cell["scenario"], "scenario_params": _id_params(cell, cand.serving),
                      "status": cell["status"],
                      "detail": status_detail(cell) if cell["status"] != "ok" else why, "tag": tag,
@@ -130,6 +132,18 @@ def problems(results: dict) -> list[str]:
             groups.setdefault(status_detail(cell), []).append(cell["id"])
     return [f"{', '.join(ids[:4])}{f' and {len(ids) - 4} more' if len(ids) > 4 else ''}: {why}"
             for why, ids in groups.items()]
+
+
+def machine_groups(results: dict, constraints: Constraints) -> list[dict]:
+    """One entry per machine with its cells and its own decision, where cells ran on several
+    machines (a cluster run); none for a run on one machine."""
+    if len(machine_names(results)) < 2:
+        return []
+    groups = []
+    for name, decision in decide_per_machine(results, constraints).items():
+        ids = [c["id"] for c in results.get("cells", []) if machine_of(results, c) == name]
+        groups.append({"name": name, "describe": describe(results, name), "cells": ids, "decision": decision})
+    return groups
 
 
 def missing_sentence(results: dict, scenario: str) -> str:
@@ -218,6 +232,7 @@ def context(results: dict, decision: Decision, source: str | None = None) -> dic
             "artifacts": {name: _with_schema_keys(a, artifact_defn) for name, a in results.get("artifacts", {}).items()},
             "baselines": results.get("baselines", {}), "problems": problems(results),
             "unavailable": unavailable_summary(results), "confirmations": confirmations(results, decision),
+            "machines": machine_groups(results, decision.constraints),
             "statuses": sorted({c["status"] for c in results.get("cells", [])})}
 
 

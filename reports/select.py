@@ -293,6 +293,9 @@ def select(results: dict, constraints: Constraints | None = None) -> Decision:
     return Decision(constraints, choice, why, front, feasible, rejected, claims(results, choice, constraints))
 
 
-def write_decision(decision: Decision, out_dir: str | Path, source: str | None = None) -> Path:
-    """decision.json in `out_dir` (written whole), with the results file it was made from."""
-    return atomic_write_json(Path(out_dir) / "decision.json", {"results": source, **decision.to_dict()})
+def write_decision(decision: Decision, out_dir: str | Path, source: str | None = None,
+                   name: str = "decision.json", machine: str | None = None) -> Path:
+    """decision.json in `out_dir` (written whole), with the results file it was made from (and the
+    machine it decides for, when it decides for one: rankbench.reports.machines)."""
+    head = {"results": source, **({"machine": machine} if machine else {})}
+    return atomic_write_json(Path(out_dir) / name, {**head, **decision.to_dict()})

@@ -1,11 +1,13 @@
 """The experiment file (TOML): typed, validated up front, every error naming the file and the key.
 
     [run]          name, out_dir, eval_users, parity_requests, latency_requests, seed, threads,
-                   confirm_samples
+                   confirm_samples; executor, address, store, accelerator_type, max_retries (where
+                   the work runs: this process, or a Ray cluster)
     [data]         any rankbench.models.data.DataConfig field
     [teacher]      base, max_length; [teacher.train] any rankbench.models.train.TrainConfig field
     [[variants]]   name = "...", steps = [{method = "distill", layers = 3}, ...]  (compression methods)
-    [[backends]]   name = "torch", plus backend options (precision, threads, ...)
+    [[backends]]   name = "torch", plus backend options (precision, threads, ...) and, for a cluster,
+                   a placement: node_label = {...}, accelerator_type = "A100" (rankbench.bench.placement)
     [[scenarios]]  name = "single-stream", plus scenario parameters
     [timing]       any rankbench.bench.timing.TimingConfig field (samples, durations, warm-up)
     [constraints]  rankbench.reports.select.Constraints: p99_ms (the one SLA: selection and the server
@@ -43,8 +45,23 @@ class RunSection:
     # The chosen cell and the runner-up are measured again with this many samples (662: a p99 that
     # holds at 99% confidence, the MLPerf rule); 0 skips the confirmation.
     confirm_samples: int = 662
+    executor: str = "local"  # local: this process | ray: a Ray cluster (pip install -e '.[ray]')
+    address: str | None = None  # ray: the cluster ("auto", "ray://head:10001"); None: $RAY_ADDRESS, else a Ray here
+    store: str | None = None  # artifacts, scores and cells: a folder every node sees, or an fsspec URL (default out_dir)
+    accelerator_type: str | None = None  # ray: the GPU model cells that need a GPU ask for, e.g. "A100"
+    max_retries: int = 1  # ray: how often a unit is run again after its worker or node died
 
     def __post_init__(self):
+        from rankbench.bench.executors import executor_names
+
+        if self.executor not in executor_names():
+            raise ValueError(f"executor {self.executor!r}: expected one of {', '.join(executor_names())}")
+        if self.executor == "local":
+            given = [key for key in ("address", "accelerator_type") if getattr(self, key) is not None]
+            if given:
+                raise ValueError(f"{given[0]} is for the ray executor (executor = \"ray\")")
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
         for key in ("eval_users", "parity_requests", "latency_requests"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
@@ -106,6 +123,16 @@ def _check_options(items: list[dict], where: str, check, variants: dict) -> list
     return items
 
 
+def _backend_check(name: str, options: dict) -> None:
+    """Backend options, and the placement keys beside them (where a cluster runs the backend)."""
+    from rankbench.bench.backends import BackendOptions
+    from rankbench.bench.placement import pop_placement
+
+    options = dict(options)
+    pop_placement(options)
+    BackendOptions.from_dict(options, "options")
+
+
 def _scenario_check(name: str, params: dict) -> None:
     from rankbench.bench.scenario_params import resolve_params
 
@@ -131,7 +158,6 @@ def _read_toml(path: Path) -> dict:
 
 def load_experiment(path: str | Path, backends=None, scenarios=None) -> Experiment:
     """Parse and check an experiment file. `backends`/`scenarios`: the known names (None: unchecked)."""
-    from rankbench.bench.backends import BackendOptions
     from rankbench.bench.timing import TimingConfig
     from rankbench.models.data import DataConfig
     from rankbench.models.teacher import TeacherConfig
@@ -149,8 +175,7 @@ def load_experiment(path: str | Path, backends=None, scenarios=None) -> Experime
         data=build(DataConfig, raw.get("data", {}), f"{path}: data"),
         teacher=build(TeacherConfig, raw.get("teacher", {}), f"{path}: teacher"),
         variants=variants,
-        backends=_check_options(backend_tables, f"{path}: backends",
-                                lambda name, opts: BackendOptions.from_dict(opts, "options"), variants),
+        backends=_check_options(backend_tables, f"{path}: backends", _backend_check, variants),
         scenarios=_check_options(scenario_tables, f"{path}: scenarios", _scenario_check, variants),
         timing=build(TimingConfig, raw.get("timing", {}), f"{path}: timing"),
         constraints=build(Constraints, raw.get("constraints", {}), f"{path}: constraints"),
