@@ -9,7 +9,7 @@
   `workers` threads calling the session); each query is completed (QuerySamplesComplete) the moment
   its batch is done. Latencies come from the system's own clock (arrival in the queue -> done) and
   LoadGen's verdict is kept beside them. A rate passes when LoadGen's p99 and ours are within the
-  SLA and no query was shed or failed; the highest passing rate is found by `search_max_rate`.
+  SLA and no query was shed or failed; the highest passing rate is found by `searched_rates`.
   Each point also carries the simulation's p99 for the very same arrivals and measured service
   times (bench.server_sim.simulate_server), so the report shows how far the estimate is from real.
 - single-stream: LoadGen's SingleStream issues one query at a time; the query is served inline
@@ -23,7 +23,7 @@ import numpy as np
 
 from rankbench.bench.batcher import Batcher, RankProcessor, RankQuery
 from rankbench.bench.loadgen import LoadgenSettings, complete, loadgen_available, run_loadgen
-from rankbench.bench.server_sim import load_catalog, search_max_rate, simulate_server
+from rankbench.bench.server_sim import load_catalog, searched_rates, simulate_server
 from rankbench.bench.stats import summarize
 from rankbench.bench.timing import Measurement, TimingConfig, now_ns, warm_up
 
@@ -111,13 +111,7 @@ def loadgen_server(ctx, params: dict) -> dict:
                          f"{'pass' if p['passed'] else 'fail'}")
         return p["passed"]
 
-    levels = int(params["max_levels"])
-    if service_s * 1000.0 > sla_ms and max_batch == 1:
-        levels = min(levels, 2)  # one request alone exceeds the SLA: no rate can pass; keep a short curve
-    if params["rates"]:
-        passed = [r for r in sorted(params["rates"]) if level(float(r))]
-    else:
-        passed = search_max_rate(level, 0.5 / service_s, levels, max_batch / service_s * 2)
+    passed = searched_rates(level, params, service_s, max_batch, sla_ms)
     best = max(passed) if passed else None
     chosen = points[best] if best is not None else points[min(points)]
     sim_ok = [r for r, p in points.items() if p["simulated_p99_ms"] <= sla_ms and p["utilization"] < 1]

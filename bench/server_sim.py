@@ -118,18 +118,23 @@ def simulated_server(ctx, params: dict) -> dict:
                          f"utilization {utilization:.2f}: {'pass' if ok else 'fail'}")
         return ok
 
-    levels = int(params["max_levels"])
-    if service_s * 1000.0 > sla_ms and max_batch == 1:
-        levels = min(levels, 2)  # one request alone exceeds the SLA: no rate can pass; keep a short curve
-    if params["rates"]:
-        passed = [r for r in sorted(params["rates"]) if level(float(r))]
-    else:
-        passed = search_max_rate(level, 0.5 / service_s, levels, max_batch / service_s * 2)
+    passed = searched_rates(level, params, service_s, max_batch, sla_ms)
     best = max(passed) if passed else None
     chosen = points[best] if best is not None else points[min(points)]
     return {"samples_ms": chosen["samples_ms"], "stats": chosen["stats"], "parts_ms": {},
             "points": [points[r] for r in sorted(points)], "max_rate_under_sla_rps": best,
             "sla_p99_ms": sla_ms, "service_ms": service_s * 1000.0}
+
+
+def searched_rates(level: Callable[[float], bool], params: dict, service_s: float, max_batch: int,
+                   sla_ms: float) -> list[float]:
+    """The rates that passed: the given `rates`, or a search from half one request's capacity."""
+    levels = int(params["max_levels"])
+    if service_s * 1000.0 > sla_ms and max_batch == 1:
+        levels = min(levels, 2)  # one request alone exceeds the SLA: no rate can pass; keep a short curve
+    if params["rates"]:
+        return [r for r in sorted(params["rates"]) if level(float(r))]
+    return search_max_rate(level, 0.5 / service_s, levels, max_batch / service_s * 2)
 
 
 def search_max_rate(level: Callable[[float], bool], start: float, max_levels: int, ceiling: float) -> list[float]:
