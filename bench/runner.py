@@ -110,7 +110,8 @@ def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, **set
                "artifacts": {name: artifact_entry(name, artifact, refs[name]) for name, artifact in variants.items()},
                "cells": cells}
     if data is not None and getattr(data, "item_counts", None):
-        results["baselines"] = {"popularity": popularity_accuracy(data, eval_requests, refs.get(run.teacher))}
+        teacher_scores = (refs.get(run.teacher) or {}).get("scores")
+        results["baselines"] = baselines_accuracy(data, eval_requests, teacher_scores, log)
     write_results(out_dir / "results.json", results)
     _print_failures(cells, run.progress)
     return results
@@ -144,19 +145,34 @@ def artifact_entry(name: str, artifact, ref: dict) -> dict:
     if "error" in ref:
         entry["accuracy_error"] = ref["error"]
     for key in ("params", "nonzero_params", "trainable_params", "bytes_on_disk", "flops_per_pair",
-                "build_seconds", "train_seconds", "notes"):
+                "build_seconds", "train_seconds", "train_peak_rss_delta_bytes", "notes"):
         if meta.get(key) is not None:
             entry[key] = meta[key]
     return entry
 
 
-def popularity_accuracy(data, requests: list, teacher_ref: dict | None) -> dict:
-    from rankbench.models.baselines import popularity_scores
+def baselines_accuracy(data, requests: list, teacher_scores: list | None, log=None) -> dict[str, dict]:
+    """name -> accuracy (as a variant's: intervals, retention and fidelity against the teacher) of
+    popularity and, where the data has training interactions, the collaborative-filtering baseline;
+    its `notes` say how it was fit and which requests fell back to popularity. A baseline that fails
+    is left out, with a message."""
+    from rankbench.models.baselines import baseline_scores
     from rankbench.models.metrics import per_request
 
-    teacher_scores = (teacher_ref or {}).get("scores")
     teacher_ndcg = per_request(teacher_scores, requests)["ndcg@10"] if teacher_scores is not None else None
-    return summarize_accuracy(popularity_scores(data, requests), requests, teacher_scores, teacher_ndcg)
+    try:
+        scored = baseline_scores(data, requests)
+    except Exception as err:  # noqa: BLE001 - the CF library failed: popularity still stands
+        (log or print)(f"collaborative-filtering baseline unavailable: {type(err).__name__}: {err}")
+        from rankbench.models.baselines import popularity_scores
+
+        scored = {"popularity": (popularity_scores(data, requests), {})}
+    out = {}
+    for name, (scores, notes) in scored.items():
+        out[name] = summarize_accuracy(scores, requests, teacher_scores, teacher_ndcg)
+        if notes:
+            out[name]["notes"] = notes
+    return out
 
 
 def score_references(executor, portable: dict, requests: list, threads: int | None, log=None) -> dict:

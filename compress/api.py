@@ -13,6 +13,7 @@ appear only when complete.
 Metadata of every artifact: params, nonzero_params, bytes_on_disk (weights only), flops_per_pair
 (at flops_tokens tokens), recipe (step dicts from the teacher on), parent_hash, build_key,
 build_seconds, recipe_seconds (the whole chain), seed, notes. Trained methods add train_seconds,
+train_peak_rss_bytes and train_peak_rss_delta_bytes (sampled RSS: models.memory),
 trainable_params, train_steps; formats with a torch loader add reload_max_abs_diff (model as built
 vs as reloaded); ONNX ones add parity_* against the fp32 parent.
 """

@@ -1,7 +1,8 @@
 """Training helpers shared by distillation, PEFT and recovery after pruning.
 
     targets = teacher_scores(teacher_artifact, requests, ctx)      # computed once, then cached
-    meta = run_training(ranker, train_config, ctx, teacher=parent) # -> train_seconds, trainable_params
+    meta = run_training(ranker, train_config, ctx, teacher=parent) # -> train_seconds, trainable_params,
+                                                                   #    train_peak_rss(_delta)_bytes
 
 Teacher scores are cached under ctx.cache_dir/teacher-scores by (teacher hash, digest of the
 requests' ids, texts and labels): several students of one teacher cost one teacher pass, and a
@@ -108,6 +109,9 @@ def run_training(ranker, train_config, ctx: CompressContext, teacher: Artifact |
         frozen = {id(ranker.model.get_input_embeddings().weight)}
     trainable = int(sum(p.numel() for p in ranker.model.parameters() if p.requires_grad and id(p) not in frozen))
     report = train(ranker, requests, train_config, targets=targets, desc=desc, progress=ctx.progress)
+    # Peak memory: sampled RSS during the steps (models.memory says why not tracemalloc or ru_maxrss).
     return {"train_seconds": round(report["seconds"], 3), "trainable_params": trainable,
             "train_steps": report["steps"], "train_requests": len(requests),
-            "final_loss": report["final_loss"], "train_losses": dict(train_config.losses)}
+            "final_loss": report["final_loss"], "train_losses": dict(train_config.losses),
+            "train_peak_rss_bytes": report["peak_rss_bytes"],
+            "train_peak_rss_delta_bytes": report["peak_rss_delta_bytes"]}

@@ -87,6 +87,7 @@ class MovieLensTables:
     interactions: list[tuple[str, str, float]]  # (user, item, timestamp)
     item_text: dict[str, str]
     user_text: dict[str, str]
+    ratings: dict[tuple[str, str], float]  # (user, item) -> 1..5 stars
 
 
 def _rows(path: Path) -> list[list[str]]:
@@ -95,11 +96,13 @@ def _rows(path: Path) -> list[list[str]]:
 
 
 def read_tables(folder: Path) -> MovieLensTables:
-    interactions = [(u, i, float(ts)) for u, i, _rating, ts in _rows(folder / "ml-100k.inter")]
+    rows = _rows(folder / "ml-100k.inter")
+    interactions = [(u, i, float(ts)) for u, i, _rating, ts in rows]
+    ratings = {(u, i): float(rating) for u, i, rating, _ts in rows}
     item_text = {}
     for item, title, year, genres in _rows(folder / "ml-100k.item"):
         year_part = f" ({year})" if year else ""
         item_text[item] = f"{title.strip()}{year_part} | {genres.replace(' ', ', ')}"
     user_text = {u: f"age {age}, {'male' if g == 'M' else 'female'}, {occ}"
                  for u, age, g, occ, _zip in _rows(folder / "ml-100k.user")}
-    return MovieLensTables(interactions, item_text, user_text)
+    return MovieLensTables(interactions, item_text, user_text, ratings)

@@ -5,9 +5,13 @@
 - `minilm-l6-random`: the same shape, randomly initialized: times like the real model.
 - `tiny-random`: 2 layers, hidden 32, randomly initialized; for tests.
 - any local folder: a ranker saved by rankbench or a Hugging Face BERT checkpoint.
+- a Hugging Face hub id (`org/name`, e.g. cross-encoder/ms-marco-MiniLM-L6-v2): its snapshot in the
+  HF cache, fetched once where the hub is reachable (models.hub), then loaded as a local folder. A
+  checkpoint with a one-output head (a cross-encoder) keeps it; any other gets a fresh one.
 """
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -15,6 +19,7 @@ import torch
 from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
 from rankbench.common.registry import Registry
+from rankbench.models.hub import hub_snapshot, looks_like_hub_id
 from rankbench.models.ranker import DEFAULT_MAX_LENGTH, RANKER_FILE, BertRanker
 
 
@@ -37,7 +42,9 @@ def _quiet_from_pretrained(path, **kwargs) -> BertForSequenceClassification:
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        return BertForSequenceClassification.from_pretrained(path, num_labels=1, **kwargs)
+        # A head of another size (e.g. a 3-way NLI cross-encoder) is replaced by a fresh one-output head.
+        return BertForSequenceClassification.from_pretrained(path, num_labels=1, ignore_mismatched_sizes=True,
+                                                             **kwargs)
     finally:
         logger.setLevel(level)
 
@@ -74,33 +81,48 @@ PRESETS.add("minilm-l6-random", _minilm_random)
 PRESETS.add("tiny-random", _tiny_random)
 
 
+def model_folder(name_or_path: str) -> Path:
+    """The folder a non-preset name stands for: a local folder, else a hub id's cached snapshot."""
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    if looks_like_hub_id(name_or_path):
+        return hub_snapshot(name_or_path)
+    raise UnknownPreset(f"unknown preset or missing model folder {name_or_path!r}; "
+                        f"presets: {', '.join(PRESETS.names())}; or a Hugging Face model id (org/name)")
+
+
+def _check_bert(path: Path, name: str) -> dict:
+    config = json.loads((path / "config.json").read_text())
+    if config.get("model_type", "bert") != "bert":
+        raise UnknownPreset(f"{name}: a {config['model_type']!r} model; rankbench rankers are BERT "
+                            "cross-encoders (model_type 'bert')")
+    return config
+
+
 def load_ranker(name_or_path: str, seed: int = 0, max_length: int = DEFAULT_MAX_LENGTH) -> BertRanker:
-    """A preset by name, or a local model folder. Raises with the choices on anything else."""
+    """A preset by name, a local model folder or a hub id. Raises with the choices on anything else."""
     if name_or_path in PRESETS:
         return PRESETS[name_or_path](seed, max_length)
-    path = Path(name_or_path)
-    if not path.exists():
-        raise UnknownPreset(f"unknown preset or missing model folder {name_or_path!r}; "
-                            f"presets: {', '.join(PRESETS.names())}")
+    path = model_folder(name_or_path)
     if (path / RANKER_FILE).is_file():
         return BertRanker.load(path)
     if not (path / "config.json").is_file():
         raise UnknownPreset(f"{path} is not a model folder (no config.json)")
-    torch.manual_seed(seed)
+    _check_bert(path, name_or_path)
+    torch.manual_seed(seed)  # a fresh head is seeded
     return BertRanker(_quiet_from_pretrained(path), AutoTokenizer.from_pretrained(path), max_length)
 
 
 def base_layers(name_or_path: str) -> int | None:
-    """Encoder layers of a preset or model folder, from its config alone (no weights are loaded);
-    None when the folder has no readable config."""
+    """Encoder layers of a preset, model folder or hub model, from its config alone (no weights are
+    loaded); None when the config does not say."""
     if name_or_path == "tiny-random":
         return _tiny_config().num_hidden_layers
     if name_or_path in ("minilm-l6", "minilm-l6-random"):
         return BertConfig.from_pretrained(minilm_path()).num_hidden_layers
-    config = Path(name_or_path) / "config.json"
+    config = model_folder(name_or_path) / "config.json"
     if not config.is_file():
         raise UnknownPreset(f"unknown preset or missing model folder {name_or_path!r}; "
                             f"presets: {', '.join(PRESETS.names())}")
-    import json
-
     return json.loads(config.read_text()).get("num_hidden_layers")

@@ -40,6 +40,10 @@ class RankingData:
     # Interactions per item in the training split only (never valid/test): the popularity baseline.
     item_counts: dict[str, int] = field(default_factory=dict)
     info: dict = field(default_factory=dict)
+    # The training split as (user, item) interactions: user -> items, oldest first (the
+    # collaborative-filtering baseline); empty when the data names no users.
+    train_interactions: dict[str, list[str]] = field(default_factory=dict)
+    request_users: dict[str, str] = field(default_factory=dict)  # request id -> user id, where known
 
     def summary(self) -> dict:
         cands = {len(r.candidates) for r in self.test}

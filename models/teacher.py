@@ -18,6 +18,7 @@ from rankbench.common.files import replace_dir
 from rankbench.common.typed import from_dict
 
 from rankbench.models.data import DataConfig, load_data
+from rankbench.models.hub import hub_commit, looks_like_hub_id
 from rankbench.models.movielens import cache_root
 from rankbench.models.presets import PRESETS, load_ranker
 from rankbench.models.ranker import BertRanker
@@ -29,7 +30,7 @@ REPORT_FILE = "train_report.json"
 
 @dataclass(frozen=True)
 class TeacherConfig:
-    base: str = "minilm-l6"  # a preset name or a local model folder
+    base: str = "minilm-l6"  # a preset name, a local model folder or a Hugging Face hub id (org/name)
     max_length: int = 64  # tokens per (context, candidate) pair; MovieLens pairs average ~45
     # 300 steps of 8 requests: the budget that beat popularity in a trial (results/defaults.md, "Teacher").
     train: TrainConfig = field(default_factory=lambda: TrainConfig(max_steps=300, lr=1e-4))
@@ -45,13 +46,16 @@ def _base_identity(base: str) -> str:
     if base in PRESETS:
         return base
     folder = Path(base)
+    if not folder.exists() and looks_like_hub_id(base):
+        # The snapshot's commit: a new version of the hub model trains a new teacher.
+        return json.dumps({"hub": base, "commit": hub_commit(base)})
     files = sorted((p.name, p.stat().st_size) for p in folder.glob("*") if p.is_file())
     return json.dumps([str(folder.resolve()), files])
 
 
 # The modules whose code shapes a trained teacher: a change in any of them trains a new one.
 _TRAINING_CODE = ("train.py", "ranker.py", "presets.py", "data.py", "movielens.py", "jsonl_data.py",
-                  "requests.py", "synthetic.py", "teacher.py")
+                  "requests.py", "synthetic.py", "teacher.py", "context.py", "jsonl_fields.py", "hub.py")
 
 
 def training_code() -> str:

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from rankbench.common.files import atomic_path
 from rankbench.common.registry import Registry
+from rankbench.models.memory import PeakRSS
 from rankbench.models.ranker import BertRanker
 from rankbench.models.requests import Request
 
@@ -169,6 +170,33 @@ def _batch_loss(ranker: BertRanker, requests: list[Request], batch: list[int], t
     return sum(w * LOSSES[name](logits, labels, mask, teacher) for name, w in config.losses.items())
 
 
+def _steps(ranker, requests, targets, config: TrainConfig, opt, ckpt, step: int, total: int,
+           losses: list[float], bar) -> int:
+    """The training steps from `step` to `total`; returns the steps done (losses appended in place)."""
+    optimizer, scheduler, params = opt
+    model = ranker.model
+    steps_per_epoch = math.ceil(len(requests) / config.batch_requests)
+    for epoch in range(config.epochs):
+        for k, batch in enumerate(_batches(len(requests), config, epoch)):
+            if epoch * steps_per_epoch + k < step:
+                continue  # done before an interruption
+            if step >= total:
+                return step
+            loss = _batch_loss(ranker, requests, batch, targets, config)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            losses.append(loss.item())
+            bar.update(1)
+            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
+            if ckpt and step % config.checkpoint_every == 0:
+                _save_checkpoint(ckpt, model, optimizer, scheduler, step, losses)
+    return step
+
+
 def train(ranker: BertRanker, requests: list[Request], config: TrainConfig = TrainConfig(), *,
           targets: list[np.ndarray] | None = None, checkpoint_dir: str | Path | None = None,
           desc: str = "training", progress: bool = True) -> dict:
@@ -190,28 +218,13 @@ def train(ranker: BertRanker, requests: list[Request], config: TrainConfig = Tra
     start = time.perf_counter()
     model.train()
     bar = tqdm(total=total, initial=step, desc=desc, unit="step", disable=not progress, dynamic_ncols=True)
-    for epoch in range(config.epochs):
-        for k, batch in enumerate(_batches(len(requests), config, epoch)):
-            if epoch * steps_per_epoch + k < step:
-                continue  # done before an interruption
-            if step >= total:
-                break
-            loss = _batch_loss(ranker, requests, batch, targets, config)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            scheduler.step()
-            step += 1
-            losses.append(loss.item())
-            bar.update(1)
-            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
-            if ckpt and step % config.checkpoint_every == 0:
-                _save_checkpoint(ckpt, model, optimizer, scheduler, step, losses)
+    with PeakRSS() as peak:
+        step = _steps(ranker, requests, targets, config, (optimizer, scheduler, params), ckpt, step, total,
+                      losses, bar)
     bar.close()
     model.eval()
     for weight in frozen:
         weight.requires_grad_(True)
     return {"steps": step, "seconds": time.perf_counter() - start,
             "final_loss": float(np.mean(losses[-50:])) if losses else None,
-            "loss_curve": losses[::max(1, len(losses) // 200)], "requests": len(requests)}
+            "loss_curve": losses[::max(1, len(losses) // 200)], "requests": len(requests), **peak.result()}

@@ -1,13 +1,19 @@
-"""Parameter-efficient fine-tuning from the pre-trained base: LoRA, prefix tuning, bottleneck adapters.
+"""Parameter-efficient fine-tuning: LoRA, prefix tuning, bottleneck adapters.
 
     {"method": "lora", "r": 8, "alpha": 16, "target_modules": ["query", "value"], "epochs": 1}
-    {"method": "prefix", "num_virtual_tokens": 16}
+    {"method": "lora", "r": 16, "target_modules": ["query", "key", "value", "dense"], "lr": 1e-3,
+     "max_steps": 600, "start": "teacher"}
+    {"method": "prefix", "num_virtual_tokens": 16, "prefix_projection": true}
     {"method": "adapter", "size": 32}
 
-These start from the pre-trained model the teacher was fine-tuned from (ctx.base, else the teacher's
-metadata), not from the fine-tuned teacher: a team adapts one shared base model to many surfaces,
-each with a few trainable parameters. So a PEFT step must be the first step of a recipe; its
-artifact's parent is still the teacher (for provenance, and for its max_length and tokenizer).
+By default (`start = "base"`) these start from the pre-trained model the teacher was fine-tuned
+from (ctx.base, else the teacher's metadata), not from the fine-tuned teacher: a team adapts one
+shared base model to many surfaces, each with a few trainable parameters. `start = "teacher"`
+trains them on top of the fine-tuned teacher instead: a domain-adapted start, for comparing the
+methods with what they can add once the domain is learnt. Either way a PEFT step must be the first
+step of a recipe; its artifact's parent is the teacher (for provenance, and for its max_length
+and tokenizer). Artifacts record train_seconds, trainable_params and the training's peak memory
+(train_peak_rss_delta_bytes: models.memory).
 
 - LoRA (peft): the merged model is an "hf" artifact (runs everywhere, same cost as the base); the
   adapter itself is kept in `adapter/` (see `lora_unmerged`). Merging is checked to change no score.
@@ -26,15 +32,23 @@ from pathlib import Path
 import numpy as np
 
 from rankbench.compress.api import Built, save_hf
-from rankbench.compress.config import Shape, TrainFields, check_positive
+from rankbench.compress.config import Shape, TrainFields, check_choice, check_positive
 from rankbench.compress.registry import register_method
 from rankbench.compress.training import run_training
+
+
+STARTS = ("base", "teacher")
 
 
 @dataclass(frozen=True, kw_only=True)
 class _PeftFields(TrainFields):
     lr: float = 5e-4  # few parameters, started at zero or random: a larger rate than a full fine-tune
+    start: str = "base"  # "base": the pre-trained model; "teacher": the fine-tuned teacher
     needs = ("data", "base")
+
+    def check_training(self) -> None:
+        super().check_training()
+        check_choice(self.method, "start", self.start, STARTS)
 
     def plan(self, parent: Shape) -> Shape:
         shape = super().plan(parent)
@@ -65,6 +79,9 @@ class LoraConfig(_PeftFields):
 class PrefixConfig(_PeftFields):
     num_virtual_tokens: int = 16
     lr: float = 1e-2  # prefix tuning needs a large rate (Li & Liang use 5e-5..8e-3 with many epochs)
+    # Li & Liang train the prefix through an MLP (reparametrization) for stability; peft's
+    # prefix_projection. Only the resulting prefix is needed to serve, but peft keeps the MLP.
+    prefix_projection: bool = False
     produces = "peft-prefix"
 
     def __post_init__(self):
@@ -81,10 +98,14 @@ class AdapterConfig(_PeftFields):
         self.check_training()
 
 
-def _base_ranker(parent, ctx):
+def _base_ranker(parent, config, ctx):
+    """The model PEFT trains on: the pre-trained base (with the teacher's max_length), or the teacher."""
+    from rankbench.compress.api import hf_ranker
     from rankbench.models.presets import load_ranker
     from rankbench.models.ranker import DEFAULT_MAX_LENGTH, RANKER_FILE
 
+    if config.start == "teacher":
+        return hf_ranker(parent)
     ranker_file = parent.path / RANKER_FILE
     max_length = json.loads(ranker_file.read_text())["max_length"] if ranker_file.is_file() else DEFAULT_MAX_LENGTH
     return load_ranker(ctx.base_model(), seed=ctx.seed, max_length=max_length)
@@ -94,15 +115,24 @@ def _probe_scores(ranker, ctx) -> np.ndarray:
     return np.concatenate(ranker.score(ctx.data.valid[:4]))
 
 
-def _peft_notes(ctx) -> list[str]:
+def _start_model(parent, config, ctx) -> str:
+    """What the adapter applies to: the base model's name, or the teacher's folder."""
+    return str(parent.path.resolve()) if config.start == "teacher" else ctx.base_model()
+
+
+def _peft_notes(config, ctx) -> list[str]:
+    if config.start == "teacher":
+        return ["trained on top of the fine-tuned teacher (a domain-adapted start), not from the pre-trained "
+                f"base {ctx.base_model()!r}"]
     return [f"trained from the pre-trained base {ctx.base_model()!r}, not from the fine-tuned teacher"]
 
 
 def _lora(parent, config, ctx, out):
     from peft import LoraConfig as PeftLora, TaskType, get_peft_model
 
-    ranker = _base_ranker(parent, ctx)
-    base_meta = {"base": ctx.base_model(), "base_seed": ctx.seed}  # a random preset depends on the seed
+    ranker = _base_ranker(parent, config, ctx)
+    # A random preset depends on the seed; the base a teacher-started adapter applies to is the teacher.
+    base_meta = {"base": _start_model(parent, config, ctx), "base_seed": ctx.seed}
     # SEQ_CLS makes the new classifier head trainable and saves it with the adapter.
     ranker.model = get_peft_model(ranker.model, PeftLora(
         task_type=TaskType.SEQ_CLS, r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
@@ -113,9 +143,10 @@ def _lora(parent, config, ctx, out):
     unmerged = _probe_scores(ranker, ctx)
     ranker.model = ranker.model.merge_and_unload()
     merged = _probe_scores(ranker, ctx)
-    built = save_hf(ranker, out, **meta, **base_meta, merge_max_abs_diff=float(np.abs(merged - unmerged).max()),
+    built = save_hf(ranker, out, **meta, base=ctx.base_model(), base_seed=ctx.seed, peft_start=config.start,
+                    merge_max_abs_diff=float(np.abs(merged - unmerged).max()),
                     adapter_bytes=sum(p.stat().st_size for p in (out / "adapter").glob("*.safetensors")),
-                    notes=_peft_notes(ctx) + ["LoRA merged into the base weights; adapter kept in adapter/"])
+                    notes=_peft_notes(config, ctx) + ["LoRA merged into the base weights; adapter kept in adapter/"])
     built.meta["bytes_on_disk"] = (out / "model.safetensors").stat().st_size
     return built
 
@@ -140,20 +171,21 @@ def _prefix(parent, config, ctx, out):
 
     from rankbench.models.flops import REFERENCE_TOKENS, flops_per_pair
 
-    ranker = _base_ranker(parent, ctx)
+    ranker = _base_ranker(parent, config, ctx)
     ranker.save(out / "base")
     params = sum(p.numel() for p in ranker.model.parameters())
     flops = flops_per_pair(ranker.model, REFERENCE_TOKENS, prefix_tokens=config.num_virtual_tokens)
     ranker.model = get_peft_model(ranker.model, PrefixTuningConfig(
-        task_type=TaskType.SEQ_CLS, num_virtual_tokens=config.num_virtual_tokens))
+        task_type=TaskType.SEQ_CLS, num_virtual_tokens=config.num_virtual_tokens,
+        prefix_projection=config.prefix_projection))
     meta = run_training(ranker, config.train_config({"listwise": 1.0}, ctx.seed), ctx, desc="prefix tuning")
     ranker.model.save_pretrained(out / "adapter")
     prefix_params = sum(p.numel() for n, p in ranker.model.named_parameters() if "prompt_encoder" in n)
-    return Built("peft-prefix", {**meta, "base": ctx.base_model(),
+    return Built("peft-prefix", {**meta, "base": ctx.base_model(), "peft_start": config.start,
                                  "params": params + prefix_params, "nonzero_params": params + prefix_params,
                                  "flops_per_pair": flops, "flops_tokens": REFERENCE_TOKENS,
                                  "num_virtual_tokens": config.num_virtual_tokens,
-                                 "notes": _peft_notes(ctx) + ["prefix tuning runs in PyTorch only"]}, ranker)
+                                 "notes": _peft_notes(config, ctx) + ["prefix tuning runs in PyTorch only"]}, ranker)
 
 
 def load_prefix(folder: Path):
@@ -169,7 +201,7 @@ def load_prefix(folder: Path):
 def _adapter(parent, config, ctx, out):
     from rankbench.models.ranker import build_model
 
-    ranker = _base_ranker(parent, ctx)
+    ranker = _base_ranker(parent, config, ctx)
     base_config = ranker.model.config
     base_config.rankbench_adapter_size = config.size
     model = build_model(base_config)
@@ -183,7 +215,8 @@ def _adapter(parent, config, ctx, out):
     meta = run_training(ranker, config.train_config({"listwise": 1.0}, ctx.seed), ctx, desc="adapters")
     for param in model.parameters():
         param.requires_grad = True
-    return save_hf(ranker, out, **meta, base=ctx.base_model(), adapter_size=config.size, notes=_peft_notes(ctx))
+    return save_hf(ranker, out, **meta, base=ctx.base_model(), peft_start=config.start, adapter_size=config.size,
+                   notes=_peft_notes(config, ctx))
 
 
 register_method("lora", LoraConfig, _lora)

@@ -16,7 +16,7 @@ from rankbench.common.typed import ConfigError
 COMMANDS = {
     "data": "describe a dataset (users, items, requests)",
     "train": "fine-tune the teacher ranker (cached)",
-    "eval": "ranking accuracy of the teacher and of popularity",
+    "eval": "ranking accuracy of the teacher beside popularity and collaborative filtering, with 95% intervals",
     "compress": "build one compressed variant from a recipe",
     "bench": "measure artifacts on backends and scenarios -> results.json",
     "report": "results.json -> report.html + summary.md",

@@ -15,12 +15,17 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None, help="a folder that already holds ml-100k.inter/.item/.user")
     parser.add_argument("--history-len", type=int, default=d.history_len, help="items in the user context")
     parser.add_argument("--demographics", action="store_true", help="add age/gender/occupation to the context")
+    parser.add_argument("--history-ratings", action="store_true", help="show the user's rating of each watched title")
+    parser.add_argument("--item-details", action="store_true", help="show each watched title's genres")
+    parser.add_argument("--hard-negatives", type=float, default=d.hard_negatives,
+                        help="share of training negatives drawn from popular items the user did not rate")
     parser.add_argument("--seed", type=int, default=d.seed, help="seed for negative sampling")
 
 
 def data_config_from_args(args) -> DataConfig:
     return DataConfig(dataset=args.dataset, data_dir=args.data_dir, history_len=args.history_len,
-                      demographics=args.demographics, seed=args.seed)
+                      demographics=args.demographics, history_ratings=args.history_ratings,
+                      item_details=args.item_details, hard_negatives=args.hard_negatives, seed=args.seed)
 
 
 def parse_losses(text: str) -> dict[str, float]:
@@ -39,8 +44,8 @@ TRAIN_OPTIONS = {"epochs": int, "max_steps": int, "batch_requests": int, "lr": f
 
 
 def add_teacher_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", default=None, help="base model: a preset name or a model folder "
-                                                       "(default minilm-l6)")
+    parser.add_argument("--preset", default=None, help="base model: a preset name, a model folder or a "
+                                                       "Hugging Face hub id org/name (default minilm-l6)")
     parser.add_argument("--max-length", type=int, default=None, help="tokens per pair")
     for name, kind in TRAIN_OPTIONS.items():
         parser.add_argument("--" + name.replace("_", "-"), type=kind, default=None)

@@ -34,6 +34,7 @@ def teacher_artifact(ranker, folder: Path, report: dict, base: str):
         return Artifact.load(folder)
     meta = {**model_meta(ranker.model), "recipe": [], "base": base,
             "content_hash": content_hash(folder), "train_seconds": report.get("seconds"),
+            "train_peak_rss_delta_bytes": report.get("peak_rss_delta_bytes"),
             "trainable_params": sum(p.numel() for p in ranker.model.parameters() if p.requires_grad),
             "notes": [f"fine-tuned from {base}: {report.get('steps')} steps, "
                       f"final loss {report.get('final_loss') or float('nan'):.4f}"]}

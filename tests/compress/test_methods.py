@@ -220,6 +220,32 @@ def adapter(art, teacher, requests, teacher_scores):
     assert json.loads((art.path / "config.json").read_text())["rankbench_adapter_size"] == 8
 
 
+def started_from_teacher(art, teacher, requests, teacher_scores):
+    """A PEFT step with start="teacher": a few small steps from the teacher keep its scores' order
+    (from the pre-trained base, whose head is fresh, they would be unrelated to the teacher's)."""
+    assert art.meta["peft_start"] == "teacher" and "on top of the fine-tuned teacher" in " ".join(art.meta["notes"])
+    assert np.corrcoef(scores(art, requests), teacher_scores)[0, 1] > 0.99
+
+
+def lora_all_linear_on_teacher(art, teacher, requests, teacher_scores):
+    from rankbench.compress.methods.peft import lora_unmerged
+
+    # r=4 on query, key, value and every "dense" (attention output, FFN in and out, the pooler):
+    # 4 x (in + out) weights each, plus the one-output head (32 + 1) that SEQ_CLS trains.
+    per_layer = 4 * (32 + 32) * 4 + 4 * (32 + 64) * 2
+    assert art.meta["trainable_params"] == 2 * per_layer + 4 * (32 + 32) + 33
+    assert json.loads((art.path / "adapter" / "base.json").read_text())["base"] == str(teacher.path.resolve())
+    unmerged = np.concatenate(lora_unmerged(art.path).score(requests))
+    assert np.abs(scores(art, requests) - unmerged).max() <= 1e-5
+    started_from_teacher(art, teacher, requests, teacher_scores)
+
+
+def prefix_projected(art, teacher, requests, teacher_scores):
+    # An embedding of 4 x 32, then the MLP 32 -> 32 -> 2 layers x (key + value) x 32, and the head.
+    assert art.meta["trainable_params"] == 4 * 32 + (32 * 32 + 32) + (32 * 128 + 128) + 33
+    assert art.meta["peft_start"] == "teacher"
+
+
 # method -> rows of (the step's other fields, the claim to check). Built into the test table from the
 # registry: a registered method without a row gets a failing case.
 ROWS = {
@@ -244,9 +270,13 @@ ROWS = {
                                ({"weights_only": True}, openvino_weights)],
     "distill": [({"layers": 1, **TRAIN}, student_one_layer),
                 ({"layers": 2, "heads_ratio": 0.5, "ffn_ratio": 0.5, "loss": "distill-mse", **TRAIN}, narrow_student)],
-    "lora": [(TRAIN, lora_merged)],
-    "prefix": [(TRAIN, prefix)],
-    "adapter": [({"size": 8, **TRAIN}, adapter)],
+    "lora": [(TRAIN, lora_merged),
+             ({"r": 4, "alpha": 8, "target_modules": ["query", "key", "value", "dense"], "lr": 1e-5,
+               "start": "teacher", **TRAIN}, lora_all_linear_on_teacher)],
+    "prefix": [(TRAIN, prefix),
+               ({"num_virtual_tokens": 4, "prefix_projection": True, "start": "teacher", **TRAIN}, prefix_projected)],
+    "adapter": [({"size": 8, **TRAIN}, adapter),
+                ({"size": 4, "lr": 1e-5, "start": "teacher", **TRAIN}, started_from_teacher)],
 }
 CASES = [({"method": name, **fields}, claim) for name in method_names()
          for fields, claim in ROWS.get(name, [({}, None)])]
@@ -272,6 +302,7 @@ def test_method(step, claim, teacher, ctx, requests, teacher_scores):
     assert meta["bytes_on_disk"] > 0
     if "train_steps" in meta:
         assert meta["train_seconds"] > 0 and meta["trainable_params"] > 0
+        assert meta["train_peak_rss_bytes"] > 0 and meta["train_peak_rss_delta_bytes"] >= 0
     AutoTokenizer.from_pretrained(art.path)
     assert json.loads((art.path / "ranker.json").read_text())["max_length"] == 48
     # Reloads with the same scores: compress compares the model as built with the one read back.

@@ -84,3 +84,20 @@ def test_config_validation():
         TrainConfig(losses={"hinge": 1.0})
     with pytest.raises(ValueError, match="warmup_ratio"):
         TrainConfig(warmup_ratio=1.5)
+
+
+def test_peak_memory_counts_what_the_work_added():
+    from rankbench.models.memory import PeakRSS
+
+    with PeakRSS() as peak:
+        block = np.ones(16 * 2**20 // 8 * 8)  # 128 MiB of float64, touched, alive at the end
+    assert block.sum() > 0
+    result = peak.result()
+    assert result["peak_rss_delta_bytes"] >= 100 * 2**20
+    assert result["peak_rss_bytes"] >= result["peak_rss_delta_bytes"]
+
+
+def test_training_reports_its_peak_memory(tiny_data):
+    ranker = load_ranker("tiny-random", max_length=48)
+    report = train(ranker, tiny_data.train, TrainConfig(max_steps=2), progress=False)
+    assert report["peak_rss_bytes"] > 0 and report["peak_rss_delta_bytes"] >= 0

@@ -57,8 +57,29 @@ def test_train_then_eval_on_tiny_model(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["path"] == trained["path"]
     assert main(["eval", *args, "--users", "5", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["users"] == 5
-    assert set(result["ranker"]) == {"ndcg@10", "hr@10", "mrr", "auc"} == set(result["popularity"])
+    assert result["users"] == 5 and result["split"] == "test" and result["reference"] == "teacher"
+    for name in ("teacher", "popularity", "cf-als"):
+        row = result[name]
+        assert {"ndcg@10", "hr@10", "mrr", "auc"} <= set(row) and row["users"] == 5
+        assert all(low <= row[m] <= high for m, (low, high) in row["ci"].items())
+    for name in ("popularity", "cf-als"):  # retention paired with the teacher on the same users
+        low, high = result[name]["retention_ci"]
+        assert low <= result[name]["retention"] <= high
+    assert result["teacher"]["retention"] is None
+    assert main(["eval", *args, "--users", "4", "--split", "valid"]) == 0
+    out = capsys.readouterr().out
+    assert "4 valid users" in out and "cf-als" in out and "popularity" in out
+
+
+def test_eval_takes_the_data_and_teacher_of_an_experiment(tmp_path, capsys):
+    experiment = tmp_path / "tiny.toml"
+    experiment.write_text('[data]\ndataset = "synthetic"\nhistory_len = 4\nitem_details = true\n\n'
+                          '[teacher]\nbase = "tiny-random"\nmax_length = 32\n\n[teacher.train]\nmax_steps = 2\n')
+    assert main(["eval", "--experiment", str(experiment), "--users", "3", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["users"] == 3 and {"teacher", "popularity", "cf-als"} <= set(result)
+    assert main(["eval", "--experiment", str(experiment), "--preset", "minilm-l6"]) == 2
+    assert "--experiment sets the data and the teacher" in capsys.readouterr().err
 
 
 @pytest.mark.slow
