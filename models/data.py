@@ -29,8 +29,6 @@ from rankbench.models.context import ContextStyle, HistoryItem, render_context
 from rankbench.models.requests import Candidate, RankingData, Request
 
 BUILTIN_DATASETS = ("movielens-100k", "synthetic")
-# Options added after the first teachers were trained: left out of to_dict() at these values.
-LATER_DEFAULTS = {"history_ratings": False, "item_details": False, "hard_negatives": 0.0}
 # Hard negatives come from this share of the items, the most interacted-with in the training split.
 HARD_POOL_SHARE = 0.1
 
@@ -68,7 +66,7 @@ class DataConfig:
             raise ValueError(f"hard_negatives must be a share in [0, 1], got {self.hard_negatives}")
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k not in LATER_DEFAULTS or v != LATER_DEFAULTS[k]}
+        return asdict(self)
 
     def context_style(self) -> ContextStyle:
         return ContextStyle(self.history_len, self.history_ratings, self.item_details, self.demographics)
