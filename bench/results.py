@@ -14,7 +14,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from rankbench.common.files import atomic_write_json
+from rankbench.common.files import atomic_write_json, read_json_object
 
 SCHEMA_VERSION = 2
 SCHEMAS = {version: Path(__file__).parent / "schema" / f"results-v{version}.schema.json" for version in (1, 2)}
@@ -44,14 +44,7 @@ def validate(results: dict, source: str = "results", version: int = SCHEMA_VERSI
 
 def read_results(path: str | Path) -> dict:
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no results file at {path}")
-    try:
-        results = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ResultsError(f"{path} is not valid JSON (line {err.lineno}: {err.msg})") from err
-    if not isinstance(results, dict):
-        raise ResultsError(f"{path} is not a results object")
+    results = read_json_object(path, "results", ResultsError)
     version = results.get("schema_version")
     if version not in SCHEMAS:
         raise ResultsError(f"{path} has schema_version {version!r}; this rankbench reads versions "

@@ -56,6 +56,22 @@ def read_json_or_none(path: str | Path):
         return None
 
 
+def read_json_object(path: str | Path, what: str, error: type[Exception] = ValueError) -> dict:
+    """The JSON object in `path`; FileNotFoundError when absent, `error` (naming the file and the
+    line) when it is not JSON or not an object."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no {what} file at {path}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        where = f"line {err.lineno}: {err.msg}" if isinstance(err, json.JSONDecodeError) else "not UTF-8"
+        raise error(f"{path} is not valid JSON ({where})") from None
+    if not isinstance(data, dict):
+        raise error(f"{path} is not a {what} object")
+    return data
+
+
 def replace_dir(staging: str | Path, final: str | Path) -> Path:
     """Move a completely built folder to its final name, replacing an older one there."""
     staging, final = Path(staging), Path(final)

@@ -8,11 +8,11 @@ batcher of bench/batcher.py (the same ones the LoadGen server scenario measures)
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rankbench.bench.batcher import Batcher, RankProcessor
+from rankbench.common.files import read_json_object
 from rankbench.serve.metrics import ServiceMetrics
 from rankbench.serve.requests import Limits
 
@@ -32,12 +32,12 @@ class ServeTarget:
         """The chosen variant and backend of a decision.json, its artifact path and backend options
         read from the results.json the decision names."""
         path = Path(path)
-        decision = _read_json(path, "decision")
+        decision = read_json_object(path, "decision")
         choice = decision.get("choice")
         if not isinstance(choice, dict) or not choice.get("variant") or not choice.get("backend"):
             raise ValueError(f"{path}: no choice to serve (the decision found no feasible cell)")
         results_path = _beside(path, decision.get("results"))
-        results = _read_json(results_path, "results")
+        results = read_json_object(results_path, "results")
         entry = (results.get("artifacts") or {}).get(choice["variant"])
         if not entry or not entry.get("path"):
             raise ValueError(f"{results_path}: no artifact path for variant {choice['variant']!r}")
@@ -47,18 +47,6 @@ class ServeTarget:
         data = experiment.get("data") or ({"dataset": experiment["dataset"]} if experiment.get("dataset") else None)
         return cls(str(_beside(path, entry["path"], results_path)), choice["backend"], dict(options),
                    choice["variant"], data)
-
-
-def _read_json(path: Path, what: str) -> dict:
-    if not path.is_file():
-        raise FileNotFoundError(f"no {what} file at {path}")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON (line {err.lineno}: {err.msg})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} is not a {what} object")
-    return data
 
 
 def _beside(decision: Path, name, other: Path | None = None) -> Path:
