@@ -10,16 +10,18 @@ timed requests each, as a run of the experiment measures a cell) give every A/A 
 slow-down s is applied to one side of each pair by multiplying its measured samples by 1 + s, and
 the gate's own rule (reports/gate.py: p50 and p99 beyond +10% with the bootstrap interval above it)
 judges the pair. Interleaved: `--runs` rounds of the same artifact timed alternately against itself
-(bench/interleave.py), the slow-down again applied to one side. Writes gate_power.json and a
-Markdown table into --out.
+(bench/interleave.py), the slow-down again applied to one side. Writes gate_power.json into --out
+(with the date and the load average before and after) and prints the two summaries.
 """
 from __future__ import annotations
 
 import argparse
 import itertools
 import json
+import os
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -91,11 +93,13 @@ def main() -> int:
 
     artifact = Artifact.load(args.artifact)
     requests = load_data(DataConfig(dataset=args.dataset)).test[:50]
-    started = time.time()
+    started, load_before = time.time(), os.getloadavg()
     independent = independent_runs(artifact, args.backend, requests, args.runs, args.samples, args.candidates)
     interleaved = interleaved_runs(artifact, args.backend, requests, args.runs, args.samples, args.candidates)
     env = environment()
     report = {"artifact": artifact.name, "backend": args.backend, "runs": args.runs, "samples": args.samples,
+              "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "load_average_before": load_before, "load_average_after": os.getloadavg(),
               "seconds": round(time.time() - started), "machine": {k: env[k] for k in ("cpu", "isa", "cores")},
               "independent": rates(list(itertools.combinations(independent, 2))),
               "interleaved": rates(interleaved)}
