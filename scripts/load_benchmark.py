@@ -177,12 +177,12 @@ def run(args) -> dict:
     out = {"command": " ".join(sys.argv), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "sla_p99_ms": sla, "settings": vars(args), "models": {}}
     for role, target in roles.items():
-        print(f"{role}: {target.variant} on {target.backend}")
+        print(f"{role}: {target.variant} on {backend_spec(target)}")
         mine = in_process(target, requests, sla, args)
         rates = [p["rate_rps"] for p in mine["server"]["points"]]
         mine["served"] = served(target, requests, rates, mine["server"]["sla_p99_ms"], args)
         mine["same_rate"] = at_same_rate(mine["server"], mine["served"])
-        out["models"][role] = {"target": vars(target), **mine}
+        out["models"][role] = {"target": vars(target), "backend_spec": backend_spec(target), **mine}
     out["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     out["goals"] = goals(out["models"])
     return out
@@ -207,7 +207,7 @@ def table(out: dict) -> str:
     for role, m in out["models"].items():
         num = lambda v: "none" if v is None else f"{v:.3g}"  # noqa: E731
         ratios = ", ".join(f"{r['ratio']:.2f} @ {r['rate_rps']:.3g}/s" for r in m["same_rate"]) or "-"
-        rows.append(f"| {role} ({m['target']['variant']}, {m['target']['backend']}) | "
+        rows.append(f"| {role} ({m['target']['variant']}, {m.get('backend_spec', m['target']['backend'])}) | "
                     f"{num(m['server']['max_rate_under_sla_rps'])} | {num(m['server']['simulated_max_rate_under_sla_rps'])} | "
                     f"{num(m['server_sim']['max_rate_under_sla_rps'])} | {num(m['served']['max_rate_under_sla_rps'])} | "
                     f"{ratios} | {m['single_stream_catalog']['p50_ms']:.2f} / {m['single_stream_plain']['p50_ms']:.2f} | "

@@ -35,4 +35,4 @@ def test_the_load_benchmark_runs_every_stage(service_files, tmp_path, capsys):
         assert set(model["single_stream_plain"]["parts_p50_ms"]) == {"tokenize", "model", "sort"}
         assert model["server_sim"]["points"]
     assert set(out["goals"]) >= {"rate_ratio_at_least_5", "served_p99_within_15pct", "prepare_under_1pct"}
-    assert "| teacher (teacher, torch)" in capsys.readouterr().out
+    assert "| teacher (teacher, torch:fp32:threads=1)" in capsys.readouterr().out
