@@ -1,16 +1,20 @@
-"""The server scenario's quick estimate ("server-sim"): a simulated queue over real service times.
+"""The server scenario's quick estimate ("server-sim"): a simulated queue over measured service times.
 
     out = simulated_server(ctx, params)     # registered as the scenario "server-sim" in bench/scenarios.py
 
-Arrivals follow a Poisson process on a virtual clock and every (batched) service is executed for
-real, back to back, its measured duration used: with one worker, start = max(arrival, worker free)
-and completion = start + measured service. It never sleeps while idle, so it is quick, but it
-shows no overlap, no thread contention and no real batcher waits: it is an estimate, and the real
-LoadGen runs of the "server" scenario (bench/server_load.py) were ~30% slower at the tail on a CPU.
-A batcher merges queued requests up to `max_batch_requests`, waiting at most `max_wait_ms` after the
-first. The search finds the highest rate whose p99 <= the SLA and whose utilization (rate x measured
-service time per request) is below 1: with the few requests a CPU can afford per rate, an
-overloaded queue would otherwise not have grown enough to show it.
+Services are measured for real first: `service_samples` of each batch size from 1 to
+`max_batch_requests` (the merged requests' shapes warmed before). Then, for each offered rate,
+`requests_per_rate` Poisson arrivals on a virtual clock go through one worker (start = max(arrival,
+worker free), completion = start + a service time drawn from those of its batch size), a batcher
+merging queued requests up to `max_batch_requests` and waiting at most `max_wait_ms` after the first.
+Nothing runs while the clock is simulated, so thousands of arrivals per rate cost nothing and the
+p99 is that of a long run, not the maximum of a few dozen requests (with 60 requests per rate, one
+bunch of three arrivals put the teacher's p99 above its SLA at every rate). It shows no overlap, no
+thread contention and no real batcher waits: it is an estimate, and the real LoadGen runs of the
+"server" scenario (bench/loadgen_scenarios.py) were ~30% slower at the tail on a CPU. The search
+finds the highest rate whose p99 <= the SLA and whose utilization (rate x service time per request)
+is below 1. Every rate replays the same unit-rate arrival draws, scaled (common random numbers:
+rates compare on equal luck).
 
 `simulate_server` also replays the arrivals of a real run with its measured service times, which is
 how each real server point carries the simulation's figure beside its own; `search_max_rate` is
@@ -85,12 +89,13 @@ def simulated_server(ctx, params: dict) -> dict:
     def serve(indices: list[int]) -> float:
         return ranker.serve_now([queries[k % len(queries)] for k in indices])
 
-    # Warm up single and merged services (their shapes may compile), and estimate capacity.
+    # Warm up single and merged services (their shapes may compile) before any is measured.
     ranker.warm_merged_shapes(queries, max_batch)
-    times = warm_up(lambda i: serve([i]), ctx.session.synchronize, ctx.timing, at_least=len(ctx.requests))
-    for size in range(2, max_batch + 1):  # merged services have their own shapes: compile the usual ones
+    warm_up(lambda i: serve([i]), ctx.session.synchronize, ctx.timing, at_least=len(ctx.requests))
+    for size in range(2, max_batch + 1):
         serve(list(range(size)))
-    service_s = float(np.median(times[-3:])) / 1000.0
+    services = measure_services(serve, max_batch, int(params["service_samples"]))
+    service_s = float(np.median(services[1]))
     sla_ms = params["sla_p99_ms"]
     if sla_ms is None:  # no SLA given: 5x one request's service time, recorded as such
         sla_ms = round(5 * service_s * 1000.0, 3)
@@ -100,14 +105,14 @@ def simulated_server(ctx, params: dict) -> dict:
 
     def level(rate: float) -> bool:
         arrivals = poisson_arrivals(rate, count, int(params["seed"]))
-        lat, complete, busy = simulate_server(arrivals, serve, max_batch, float(params["max_wait_ms"]) / 1000.0,
-                                              sla_s)
+        draws = np.random.default_rng(int(params["seed"]))
+        lat, complete, busy = simulate_server(arrivals, lambda idx: float(draws.choice(services[len(idx)])),
+                                              max_batch, float(params["max_wait_ms"]) / 1000.0, sla_s)
         lat_ms = [x * 1000.0 for x in lat]
         stats = summarize(lat_ms, n_cand, 1)
         span = max(arrivals[len(lat) - 1] + lat[-1] - arrivals[0], 1e-9)
-        # Offered load = rate x measured service time per request (batching included): >= 1 means
-        # the queue grows without bound, however short the finite run makes its p99 look (a few
-        # requests cannot show the steady state). The nominal rate, not the sample's, is used.
+        # Offered load = rate x service time per request (batching included): >= 1 means the queue
+        # grows without bound, however short a finite run makes its p99 look. The nominal rate is used.
         utilization = round(rate * busy / len(lat), 4)  # judged as recorded: 0.99996 is 1.0, overloaded
         points[rate] = {"rate_rps": float(rate), "samples_ms": lat_ms, "stats": stats,
                         "achieved_rps": len(lat) / span, "complete": complete,
@@ -123,7 +128,20 @@ def simulated_server(ctx, params: dict) -> dict:
     chosen = points[best] if best is not None else points[min(points)]
     return {"samples_ms": chosen["samples_ms"], "stats": chosen["stats"], "parts_ms": {},
             "points": [points[r] for r in sorted(points)], "max_rate_under_sla_rps": best,
-            "sla_p99_ms": sla_ms, "service_ms": service_s * 1000.0}
+            "sla_p99_ms": sla_ms, "service_ms": service_s * 1000.0,
+            "service_samples_ms": {str(k): [v * 1000.0 for v in vs] for k, vs in services.items()}}
+
+
+def measure_services(serve: Callable[[list[int]], float], max_batch: int, per_size: int) -> dict[int, list[float]]:
+    """Service durations (s) for each batch size 1..max_batch, `per_size` of each, cycling the requests."""
+    services: dict[int, list[float]] = {}
+    start = 0
+    for size in range(1, max_batch + 1):
+        services[size] = []
+        for _ in range(per_size):
+            services[size].append(serve(list(range(start, start + size))))
+            start += size
+    return services
 
 
 def searched_rates(level: Callable[[float], bool], params: dict, service_s: float, max_batch: int,

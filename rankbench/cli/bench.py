@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the p99 SLA (selection and server); default for the server: 5x one request's "
                              "service time")
     parser.add_argument("--seconds-per-rate", type=float, default=5.0, help="server: LoadGen seconds per offered rate")
-    parser.add_argument("--server-requests", type=int, default=60, help="server-sim: requests per offered rate")
+    parser.add_argument("--server-requests", type=int, default=5000,
+                        help="server-sim: simulated arrivals per offered rate")
     parser.add_argument("--server-levels", type=int, default=6, help="server: offered rates tried, at most")
     parser.add_argument("--max-batch-requests", type=int, default=1, help="server: batcher size (1: no batching)")
     parser.add_argument("--max-wait-ms", type=float, default=0.0, help="server: batcher wait limit")

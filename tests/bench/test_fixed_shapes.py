@@ -72,20 +72,20 @@ def test_nothing_compiles_inside_a_timed_server_service(requests_, monkeypatch):
     from rankbench.bench import server_sim
 
     seen = []
-    real = server_sim.simulate_server
+    real = server_sim.measure_services
 
-    def timed(*args, **kwargs):
+    def timed(*args, **kwargs):  # the services the simulation draws from are timed here
         before = list(session.compiled)
         result = real(*args, **kwargs)
         seen.append((before, list(session.compiled)))
         return result
 
-    monkeypatch.setattr(server_sim, "simulate_server", timed)
+    monkeypatch.setattr(server_sim, "measure_services", timed)
     ctx = ScenarioContext(session, Encoder(), reqs, FAST)
     out = run_scenario("server-sim", ctx, {"candidates": 3, "sla_p99_ms": 60_000.0, "requests_per_rate": 12,
                                        "max_levels": 2, "max_batch_requests": 3, "max_wait_ms": 50.0})
     assert out["points"] and seen
-    assert all(before == after for before, after in seen), seen  # every level ran on warmed shapes only
+    assert all(before == after for before, after in seen), seen  # every service timed on warmed shapes
     assert (4, 16) in session.compiled and (2, 8) in session.compiled
 
 

@@ -82,7 +82,7 @@ base = "tiny-random"
 max_length = 32
 
 [teacher.train]
-max_steps = 2
+max_steps = 3
 """)
     configs = tmp_path / "peft.toml"
     configs.write_text("""
@@ -93,7 +93,7 @@ step = {method = "lora", r = 4, target_modules = ["query", "key", "value", "dens
 [[configs]]
 name = "adapter-on-teacher"
 note = "domain-adapted start"
-step = {method = "adapter", size = 4, start = "teacher", max_steps = 2}
+step = {method = "adapter", size = 4, start = "teacher"}
 """)
     out = tmp_path / "out"
     args = ["--experiment", str(experiment), "--configs", str(configs), "--users", "5", "--out", str(out)]
@@ -101,9 +101,10 @@ step = {method = "adapter", size = 4, start = "teacher", max_steps = 2}
     rows = json.loads((out / "peft_sweep.json").read_text())
     assert [r["name"] for r in rows] == ["full fine-tune", "lora-all", "adapter-on-teacher"]
     assert [r["start"] for r in rows] == ["base", "base", "teacher"]
-    assert rows[0]["train_steps"] == 2 and rows[0]["peak_rss_delta_bytes"] is not None
+    assert rows[0]["peak_rss_delta_bytes"] is not None
+    assert [r["train_steps"] for r in rows] == [3, 2, 3]  # no max_steps: the teacher's step budget
     for row in rows[1:]:
-        assert 0 < row["trainable_params"] < row["params"] and row["train_steps"] == 2
+        assert 0 < row["trainable_params"] < row["params"]
         assert row["train_seconds"] > 0 and row["peak_rss_delta_bytes"] >= 0
     printed = capsys.readouterr().out
     assert "PEFT on 5 valid users" in printed and "| adapter-on-teacher | domain-adapted start | teacher |" in printed
