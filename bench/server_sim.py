@@ -102,6 +102,7 @@ def simulated_server(ctx, params: dict) -> dict:
     sla_s = sla_ms / 1000.0
     count = int(params["requests_per_rate"])
     points: dict[float, dict] = {}
+    samples: dict[float, list[float]] = {}  # simulated latencies: kept for the chosen rate only
 
     def level(rate: float) -> bool:
         arrivals = poisson_arrivals(rate, count, int(params["seed"]))
@@ -114,7 +115,8 @@ def simulated_server(ctx, params: dict) -> dict:
         # Offered load = rate x service time per request (batching included): >= 1 means the queue
         # grows without bound, however short a finite run makes its p99 look. The nominal rate is used.
         utilization = round(rate * busy / len(lat), 4)  # judged as recorded: 0.99996 is 1.0, overloaded
-        points[rate] = {"rate_rps": float(rate), "samples_ms": lat_ms, "stats": stats,
+        samples[rate] = lat_ms
+        points[rate] = {"rate_rps": float(rate), "simulated_requests": len(lat_ms), "stats": stats,
                         "achieved_rps": len(lat) / span, "complete": complete,
                         "utilization": round(utilization, 4)}
         ok = complete and utilization < 1.0 and stats["p99_ms"] <= sla_ms
@@ -125,8 +127,8 @@ def simulated_server(ctx, params: dict) -> dict:
 
     passed = searched_rates(level, params, service_s, max_batch, sla_ms)
     best = max(passed) if passed else None
-    chosen = points[best] if best is not None else points[min(points)]
-    return {"samples_ms": chosen["samples_ms"], "stats": chosen["stats"], "parts_ms": {},
+    chosen = best if best is not None else min(points)
+    return {"samples_ms": samples[chosen], "stats": points[chosen]["stats"], "parts_ms": {},
             "points": [points[r] for r in sorted(points)], "max_rate_under_sla_rps": best,
             "sla_p99_ms": sla_ms, "service_ms": service_s * 1000.0,
             "service_samples_ms": {str(k): [v * 1000.0 for v in vs] for k, vs in services.items()}}

@@ -6,12 +6,16 @@ and single-stream p50 with and without the catalog token cache.
     .venv/bin/python scripts/load_benchmark.py --decision runs/default/decision.json \\
         --seconds-per-rate 20 --max-levels 5 --out results/load-benchmark.json      # a quiet machine
     .venv/bin/python scripts/load_benchmark.py --teacher DIR --variant DIR --backend onnxruntime --p99-ms 1000
+    .venv/bin/python scripts/load_benchmark.py --decision runs/default/decision.json --only variant \
+        --pin --model-threads 1 --rates 1.6 --seconds-per-rate 300     # a long run at one rate, client apart
 
 Takes minutes per model on a CPU (levels x seconds, twice: in process and served): run it when the
 machine is otherwise idle, and keep the printed table with its date and load average. Everything
 listens on and sends to 127.0.0.1; every run is bounded in time. The goals of issue 13 are checked
 and printed: the variant sustains >= 5x the teacher's rate, served p99 within 15% of in-process p99
-at the same rate, preparing a request < 1% of the variant's single-stream p50 with the catalog.
+at the same rate (with the p99 ratio's bootstrap interval: whether the runs could tell), preparing a
+request < 1% of the variant's single-stream p50 with the catalog. On a small machine the HTTP client
+competes with the model for the cores: --pin keeps it on a core of its own.
 """
 from __future__ import annotations
 

@@ -110,7 +110,7 @@ def test_server_estimate_simulates_many_arrivals_from_few_measured_services(requ
     ctx = ScenarioContext(_Counted(), _Encoder(), requests_, FAST)
     srv = run_scenario("server-sim", ctx, {"candidates": 3, "sla_p99_ms": 60_000.0, "requests_per_rate": 3000,
                                        "service_samples": 4, "max_batch_requests": 2, "rates": [1.0, 10.0]})
-    assert [len(p["samples_ms"]) for p in srv["points"]] == [3000, 3000]
+    assert [p["simulated_requests"] for p in srv["points"]] == [3000, 3000] and len(srv["samples_ms"]) == 3000
     assert [len(v) for v in srv["service_samples_ms"].values()] == [4, 4]
     assert _Counted.calls < 100  # warm-up and the 8 timed services, never one per simulated arrival
     # At 1-5% utilization nearly every simulated request finds the worker free: p50 = one service.

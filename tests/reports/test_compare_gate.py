@@ -100,6 +100,20 @@ def test_a_server_that_sustains_less_load_is_a_regression(base):
     assert regressions(base, new) == [(server["id"], "max rate rps")]
 
 
+def test_a_simulated_server_cell_is_judged_by_its_rate_not_its_simulated_latencies(base):
+    old, new = copy.deepcopy(base), copy.deepcopy(base)
+    for run in (old, new):
+        for cell in run["cells"]:
+            if cell["scenario"] == "server":
+                cell["scenario"] = "server-sim"
+    sim = next(c for c in new["cells"] if c["scenario"] == "server-sim")
+    before = next(c for c in old["cells"] if c["id"] == sim["id"])
+    before["samples_ms"], sim["samples_ms"] = [100.0] * 50, [300.0] * 50  # simulated: not judged as latencies
+    assert regressions(old, new) == []
+    sim["max_rate_under_sla_rps"] *= 0.7
+    assert regressions(old, new) == [(sim["id"], "max rate rps")]
+
+
 def test_cells_differing_only_in_options_keep_their_identity(base):
     run = subset(base, {"teacher"})
     fp16 = copy.deepcopy(_cell(run, "teacher/torch/single-stream"))
