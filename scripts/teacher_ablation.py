@@ -4,7 +4,7 @@ users (never test), and print a Markdown table with intervals, beside popularity
     .venv/bin/python scripts/teacher_ablation.py --users 300 --out runs/teacher-ablation
     .venv/bin/python scripts/teacher_ablation.py --configs my_list.toml --only base,history-6
 
-The default list (DEFAULTS) adds one input at a time to today's teacher (3 titles, 64 tokens, 300
+The default list (DEFAULTS) adds one input at a time to the original teacher (3 titles, 64 tokens, 300
 steps), so each row's "vs base" interval (paired over the same users) shows what the inputs so far
 bought. On a 2-core CPU a 64-token teacher trains in about 5 minutes and 300 users of 100
 candidates take a few more to score; the 96-token ones cost about 1.5 times that, the 600-step one
@@ -28,7 +28,7 @@ import quality_common as common  # noqa: E402
 
 _RICH = {"history_len": 6, "history_ratings": True}
 DEFAULTS = [
-    {"name": "base", "note": "today's teacher: 3 titles, 64 tokens, 300 steps",
+    {"name": "base", "note": "the original teacher: 3 titles, 64 tokens, 300 steps",
      "data": {}, "teacher": {"max_length": 64}, "train": {"max_steps": 300, "lr": 1e-4}},
     {"name": "history-6+ratings", "note": "6 titles with the user's ratings, 96 tokens",
      "data": _RICH, "teacher": {"max_length": 96}, "train": {"max_steps": 300, "lr": 1e-4}},
@@ -38,7 +38,7 @@ DEFAULTS = [
     {"name": "+hard-negatives", "note": "and half the training negatives from popular unrated items",
      "data": {**_RICH, "item_details": True, "demographics": True, "hard_negatives": 0.5},
      "teacher": {"max_length": 96}, "train": {"max_steps": 300, "lr": 1e-4}},
-    # Longer inputs cost every later stage of `make run`: the same inputs within today's 64 tokens.
+    # Longer inputs cost every later stage of `make run`: the same inputs within the original 64 tokens.
     {"name": "genres+demographics@64",
      "note": "3 titles with their genres, the user's age/gender/occupation, 64 tokens",
      "data": {"item_details": True, "demographics": True}, "teacher": {"max_length": 64},
