@@ -102,7 +102,8 @@ def simulated_server(ctx, params: dict) -> dict:
     sla_s = sla_ms / 1000.0
     count = int(params["requests_per_rate"])
     points: dict[float, dict] = {}
-    samples: dict[float, list[float]] = {}  # simulated latencies: kept for the chosen rate only
+    # Simulated latencies of the rate the result reports only: the highest passing, else the lowest.
+    kept: dict[str, tuple[float, list[float]]] = {}
 
     def level(rate: float) -> bool:
         arrivals = poisson_arrivals(rate, count, int(params["seed"]))
@@ -115,11 +116,14 @@ def simulated_server(ctx, params: dict) -> dict:
         # Offered load = rate x service time per request (batching included): >= 1 means the queue
         # grows without bound, however short a finite run makes its p99 look. The nominal rate is used.
         utilization = round(rate * busy / len(lat), 4)  # judged as recorded: 0.99996 is 1.0, overloaded
-        samples[rate] = lat_ms
         points[rate] = {"rate_rps": float(rate), "simulated_requests": len(lat_ms), "stats": stats,
                         "achieved_rps": len(lat) / span, "complete": complete,
                         "utilization": round(utilization, 4)}
         ok = complete and utilization < 1.0 and stats["p99_ms"] <= sla_ms
+        if "lowest" not in kept or rate < kept["lowest"][0]:
+            kept["lowest"] = (rate, lat_ms)
+        if ok and ("best" not in kept or rate > kept["best"][0]):
+            kept["best"] = (rate, lat_ms)
         if ctx.progress:
             ctx.progress(f"rate {rate:.3g}/s: p99 {stats['p99_ms']:.1f} ms (SLA {sla_ms:g}), "
                          f"utilization {utilization:.2f}: {'pass' if ok else 'fail'}")
@@ -127,8 +131,8 @@ def simulated_server(ctx, params: dict) -> dict:
 
     passed = searched_rates(level, params, service_s, max_batch, sla_ms)
     best = max(passed) if passed else None
-    chosen = best if best is not None else min(points)
-    return {"samples_ms": samples[chosen], "stats": points[chosen]["stats"], "parts_ms": {},
+    chosen, chosen_ms = kept["best"] if best is not None else kept["lowest"]
+    return {"samples_ms": chosen_ms, "stats": points[chosen]["stats"], "parts_ms": {},
             "points": [points[r] for r in sorted(points)], "max_rate_under_sla_rps": best,
             "sla_p99_ms": sla_ms, "service_ms": service_s * 1000.0,
             "service_samples_ms": {str(k): [v * 1000.0 for v in vs] for k, vs in services.items()}}

@@ -154,10 +154,11 @@ def served(target, requests, rates, sla_ms, args) -> dict:
     """The same rates (and a search when none passed in process) over HTTP, client-side timing."""
     from rankbench.serve.http_load import request_bodies
 
-    with pinned(model_cpus(args)):  # the service inherits this thread's CPUs
+    model_cpus, client_cpus = cpu_split(args)
+    with pinned(model_cpus):  # the service inherits this thread's CPUs
         process, url = start_service(target, args, args.dataset)
     try:
-        with pinned(client_cpus(args)):  # the client's threads start here and inherit them
+        with pinned(client_cpus):  # the client's threads start here and inherit them
             return _drive(url, request_bodies(requests, args.candidates, by_id=True), rates, sla_ms, args)
     finally:
         process.terminate()
@@ -179,14 +180,11 @@ def _drive(url: str, bodies: list[bytes], rates, sla_ms, args) -> dict:
                          progress=lambda note: print("   ", note))
 
 
-def model_cpus(args) -> list[int] | None:
+def cpu_split(args) -> tuple[list[int] | None, list[int] | None]:
+    """(the model's and service's CPUs, the client's CPUs) under --pin: all but the last, and the
+    last; (None, None) unpinned or on one CPU. Read from this process's affinity at the top level."""
     cpus = sorted(os.sched_getaffinity(0)) if args.pin else []
-    return cpus[:-1] if len(cpus) > 1 else None
-
-
-def client_cpus(args) -> list[int] | None:
-    cpus = sorted(os.sched_getaffinity(0)) if args.pin else []
-    return cpus[-1:] if len(cpus) > 1 else None
+    return (cpus[:-1], cpus[-1:]) if len(cpus) > 1 else (None, None)
 
 
 @contextmanager
@@ -236,13 +234,13 @@ def run(args) -> dict:
            "sla_p99_ms": sla, "settings": vars(args), "models": {}}
     for role, target in roles.items():
         print(f"{role}: {target.variant} on {backend_spec(target)}")
-        with pinned(model_cpus(args)):
+        with pinned(cpu_split(args)[0]):
             mine = in_process(target, requests, sla, args)
         rates = [p["rate_rps"] for p in mine["server"]["points"]]
         mine["served"] = served(target, requests, rates, mine["server"]["sla_p99_ms"], args)
         mine["same_rate"] = at_same_rate(mine["server"], mine["served"])
         out["models"][role] = {"target": vars(target), "backend_spec": backend_spec(target), **mine}
-    out["cpus"] = {"model": model_cpus(args), "client": client_cpus(args)}
+    out["cpus"] = dict(zip(("model", "client"), cpu_split(args)))
     out["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     out["goals"] = goals(out["models"])
     return out

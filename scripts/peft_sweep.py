@@ -34,6 +34,8 @@ DEFAULTS = [
      "step": {"method": "lora", "r": 8, "alpha": 16, "target_modules": ["query", "value"], "lr": 5e-4}},
     {"name": "lora-all", "note": "r 16 on every linear layer, lr 1e-3",
      "step": {"method": "lora", "r": 16, "alpha": 32, "target_modules": _ALL, "lr": 1e-3}},
+    {"name": "lora-all-3e-3", "note": "r 16 on every linear layer, lr 3e-3",
+     "step": {"method": "lora", "r": 16, "alpha": 32, "target_modules": _ALL, "lr": 3e-3}},
     {"name": "adapter-64", "note": "bottleneck 64, lr 1e-3",
      "step": {"method": "adapter", "size": 64, "lr": 1e-3}},
     {"name": "prefix-16", "note": "16 virtual tokens through an MLP (prefix_projection), lr 5e-3",
