@@ -16,7 +16,8 @@ issue's "same step budget"). On a 2-core CPU each config trains in about as long
 Resumable: built steps are cached under <out>/variants by their build key, evaluations under
 <out>/evals. `--configs FILE.toml` replaces the list: [[configs]] tables with name, note and
 step (an inline table, as a [[variants]] step). Peak memory: the resident set size the training
-added (sampled; models.memory says why not tracemalloc or ru_maxrss).
+added (sampled; models.memory says why not tracemalloc or ru_maxrss), each training in a fresh
+process so that one does not reuse memory an earlier one left (common.in_fresh_process).
 """
 from __future__ import annotations
 
@@ -64,6 +65,16 @@ def setup(experiment: str, out: Path):
     return data, teacher, report, ctx
 
 
+def build(experiment: str, out: str, step: dict | None) -> None:
+    """Train and cache the teacher, and `step` if given (each in a fresh process: see
+    common.in_fresh_process); the sweep then loads them from the caches."""
+    from rankbench.compress.api import compress
+
+    _data, teacher, _report, ctx = setup(experiment, Path(out))
+    if step is not None:
+        compress(teacher, step, ctx)
+
+
 def teacher_row(teacher, report: dict, requests: list, out: Path, split: str) -> dict:
     per = common.cached_eval(out, f"teacher-{teacher.hash}-{split}", requests,
                              lambda: teacher.torch_ranker().score(requests, progress=True))
@@ -73,10 +84,11 @@ def teacher_row(teacher, report: dict, requests: list, out: Path, split: str) ->
             "per_request": per, "requests": [r.id for r in requests]}
 
 
-def peft_row(config: dict, teacher, ctx, requests: list, out: Path, split: str) -> dict:
+def peft_row(config: dict, teacher, ctx, requests: list, out: Path, split: str, experiment: str) -> dict:
     from rankbench.compress.api import compress
 
-    artifact = compress(teacher, dict(config["step"]), ctx)
+    common.in_fresh_process(build, experiment, str(out), dict(config["step"]))
+    artifact = compress(teacher, dict(config["step"]), ctx)  # from the cache the child filled
     per = common.cached_eval(out, f"peft-{artifact.hash}-{split}", requests,
                              lambda: artifact.torch_ranker().score(requests, progress=True))
     meta = artifact.meta
@@ -123,12 +135,13 @@ def main(argv=None) -> int:
         if step.method not in ("lora", "prefix", "adapter"):
             raise SystemExit(f"config {config['name']}: {step.method!r} is not a PEFT method")
     out = Path(args.out)
+    common.in_fresh_process(build, args.experiment, str(out), None)
     data, teacher, report, ctx = setup(args.experiment, out)
     requests = getattr(data, args.split)[:args.users]
     rows = [teacher_row(teacher, report, requests, out, args.split)]
     # The teacher's step budget unless a config sets its own.
     configs = [{**c, "step": {"max_steps": report["steps"], **c["step"]}} for c in configs]
-    rows += [peft_row(config, teacher, ctx, requests, out, args.split) for config in configs]
+    rows += [peft_row(config, teacher, ctx, requests, out, args.split, args.experiment) for config in configs]
     headers, lines = table(rows)
     text = (f"PEFT on {len(requests)} {args.split} users (95% bootstrap intervals over users; retention paired "
             f"with the full fine-tune on the same users). {common.provenance(started)}\n\n"

@@ -64,6 +64,20 @@ def cached_eval(out: Path, key: str, requests: list, score) -> dict:
     return per
 
 
+def in_fresh_process(target, *args) -> None:
+    """Run `target(*args)` (a module-level function) in a new Python process and wait for it. The
+    scripts train each model this way so that the peak memory its training reports starts from a
+    clean process: in one process a training reuses memory the allocator kept from an earlier one
+    (or from scoring), and its resident-set growth reads low (an adapter trained after LoRA: 0 MiB)."""
+    import multiprocessing
+
+    process = multiprocessing.get_context("spawn").Process(target=target, args=args)
+    process.start()
+    process.join()
+    if process.exitcode:
+        raise SystemExit(f"{target.__name__} failed in its own process (exit status {process.exitcode})")
+
+
 def interval(values, paired_with=None, ratio: bool = False) -> tuple[float, list[float]]:
     """(mean, 95% interval), or against `paired_with` on the same requests: the paired difference,
     or with `ratio` the paired ratio of means (bench.stats)."""

@@ -61,12 +61,22 @@ def configs_of(config: dict, where: str):
     return data, teacher
 
 
+def train_teacher(data_config, teacher_config) -> None:
+    """Train and cache one teacher (in a fresh process, so its peak memory is its own:
+    common.in_fresh_process); run_config then loads it from the cache."""
+    from rankbench.models.data import load_data
+    from rankbench.models.teacher import get_teacher
+
+    get_teacher(teacher_config, data_config, load_data(data_config))
+
+
 def run_config(config: dict, users: int, split: str, out: Path) -> tuple[dict, object]:
     """Train (or load) one teacher and score it: (a row with its per-request metrics, the data)."""
     from rankbench.models.data import load_data
     from rankbench.models.teacher import get_teacher, teacher_key
 
     data_config, teacher_config = configs_of(config, f"config {config['name']}")
+    common.in_fresh_process(train_teacher, data_config, teacher_config)
     data = load_data(data_config)
     requests = getattr(data, split)[:users]
     ranker, _folder, report = get_teacher(teacher_config, data_config, data)

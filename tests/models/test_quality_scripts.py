@@ -25,6 +25,19 @@ def no_scoring(monkeypatch):
     monkeypatch.setattr(BertRanker, "score", refuse)
 
 
+def no_training_here(monkeypatch):
+    """Training in this process fails: the scripts must train each model in a fresh process (so its
+    peak memory is its own), which this patch does not reach."""
+    import rankbench.models.teacher
+    import rankbench.models.train
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("trained in the script's own process, not a fresh one")
+
+    monkeypatch.setattr(rankbench.models.train, "train", refuse)
+    monkeypatch.setattr(rankbench.models.teacher, "train", refuse)
+
+
 def test_teacher_ablation_tables_every_config_beside_the_baselines(tmp_path, capsys, monkeypatch):
     configs = tmp_path / "teachers.toml"
     configs.write_text(f"""
@@ -44,6 +57,7 @@ train = {{max_steps = 3}}
 """)
     out = tmp_path / "out"
     args = ["--configs", str(configs), "--users", "6", "--out", str(out)]
+    no_training_here(monkeypatch)
     assert teacher_ablation.main(args) == 0
     printed = capsys.readouterr().out
     rows = json.loads((out / "teacher_ablation.json").read_text())
@@ -97,6 +111,7 @@ step = {method = "adapter", size = 4, start = "teacher"}
 """)
     out = tmp_path / "out"
     args = ["--experiment", str(experiment), "--configs", str(configs), "--users", "5", "--out", str(out)]
+    no_training_here(monkeypatch)
     assert peft_sweep.main(args) == 0
     rows = json.loads((out / "peft_sweep.json").read_text())
     assert [r["name"] for r in rows] == ["full fine-tune", "lora-all", "adapter-on-teacher"]
