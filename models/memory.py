@@ -9,7 +9,9 @@ tensors are allocated in C++ and would not count), and getrusage's ru_maxrss is 
 whole process' life, so a stage after a bigger one would show no growth at all. RSS is read with
 psutil every `interval` seconds; a spike shorter than that can be missed. `peak_rss_delta_bytes` is
 the peak minus the RSS at the start: the memory the work added (activations, gradients, optimizer
-state, the data it built), which is what differs between training methods in one process.
+state, the data it built). Compare methods each trained in a fresh process: in one process a later
+stage reuses memory the allocator kept from an earlier one, and its growth reads low
+(scripts/quality_common.py's in_fresh_process).
 """
 from __future__ import annotations
 
