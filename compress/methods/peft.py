@@ -3,8 +3,10 @@
     {"method": "lora", "r": 8, "alpha": 16, "target_modules": ["query", "value"], "epochs": 1}
     {"method": "lora", "r": 16, "target_modules": ["query", "key", "value", "dense"], "lr": 1e-3,
      "max_steps": 600, "start": "teacher"}
+    {"method": "lora", "r": 16, "target_modules": ["query", "key", "value", "dense"], "bias": "all",
+     "modules_to_save": ["LayerNorm", "pooler"]}
     {"method": "prefix", "num_virtual_tokens": 16, "prefix_projection": true}
-    {"method": "adapter", "size": 32}
+    {"method": "adapter", "size": 64, "bias": "all", "modules_to_save": ["LayerNorm", "pooler"]}
 
 By default (`start = "base"`) these start from the pre-trained model the teacher was fine-tuned
 from (ctx.base, else the teacher's metadata), not from the fine-tuned teacher: a team adapts one
@@ -21,7 +23,7 @@ and tokenizer). Artifacts record train_seconds, trainable_params and the trainin
   `num_virtual_tokens` keys to every attention layer, so it costs more than the base.
 - Bottleneck adapters (our own module, models.ranker.BottleneckAdapter; peft has none for BERT
   encoders): an "hf" artifact with `rankbench_adapter_size` in its config; trains the adapters, the
-  FFN output LayerNorms and the classifier.
+  layer norms inside the encoder layers and the classifier (and what bias / modules_to_save add).
 """
 from __future__ import annotations
 
@@ -38,12 +40,19 @@ from rankbench.compress.training import run_training
 
 
 STARTS = ("base", "teacher")
+LORA_BIAS = ("none", "all", "lora_only")  # peft's names: which biases train beside the LoRA matrices
+ADAPTER_BIAS = ("none", "all")
 
 
 @dataclass(frozen=True, kw_only=True)
 class _PeftFields(TrainFields):
     lr: float = 5e-4  # few parameters, started at zero or random: a larger rate than a full fine-tune
     start: str = "base"  # "base": the pre-trained model; "teacher": the fine-tuned teacher
+    # Modules trained in full beside the method's own weights, matched by the end of their names
+    # (peft's rule), e.g. "LayerNorm" and "pooler"; LoRA and adapters can add every bias (`bias`).
+    # Few parameters, and from the pre-trained base they are what lets PEFT reach the full
+    # fine-tune here (README, PEFT).
+    modules_to_save: tuple[str, ...] = ()
     needs = ("data", "base")
 
     def check_training(self) -> None:
@@ -64,9 +73,11 @@ class LoraConfig(_PeftFields):
     alpha: int = 16
     dropout: float = 0.0
     target_modules: tuple[str, ...] = ("query", "value")
+    bias: str = "none"
 
     def __post_init__(self):
         check_positive(self.method, "r", self.r)
+        check_choice(self.method, "bias", self.bias, LORA_BIAS)
         check_positive(self.method, "alpha", self.alpha)
         if not 0 <= self.dropout < 1:
             raise ValueError(f"lora: dropout must be in [0, 1), got {self.dropout}")
@@ -92,10 +103,23 @@ class PrefixConfig(_PeftFields):
 @dataclass(frozen=True, kw_only=True)
 class AdapterConfig(_PeftFields):
     size: int = 32  # bottleneck width
+    bias: str = "none"
 
     def __post_init__(self):
         check_positive(self.method, "size", self.size)
+        check_choice(self.method, "bias", self.bias, ADAPTER_BIAS)
         self.check_training()
+
+    def trains(self, name: str) -> bool:
+        """Whether the parameter `name` trains. Houlsby et al.: the adapters, the layer norms after
+        attention and FFN, and the task head; then what `bias` and `modules_to_save` add."""
+        if ".adapter." in name or ".output.LayerNorm" in name or name.startswith("classifier"):
+            return True
+        if self.bias == "all" and name.endswith(".bias"):
+            return True
+        modules = name.split(".")[:-1]
+        return any(".".join(modules[:k]).endswith(end) for end in self.modules_to_save
+                   for k in range(1, len(modules) + 1))
 
 
 def _base_ranker(parent, config, ctx):
@@ -136,7 +160,8 @@ def _lora(parent, config, ctx, out):
     # SEQ_CLS makes the new classifier head trainable and saves it with the adapter.
     ranker.model = get_peft_model(ranker.model, PeftLora(
         task_type=TaskType.SEQ_CLS, r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
-        target_modules=list(config.target_modules)))
+        target_modules=list(config.target_modules), bias=config.bias,
+        modules_to_save=list(config.modules_to_save) or None))
     meta = run_training(ranker, config.train_config({"listwise": 1.0}, ctx.seed), ctx, desc="LoRA")
     ranker.model.save_pretrained(out / "adapter")
     (out / "adapter" / "base.json").write_text(json.dumps(base_meta))
@@ -177,7 +202,7 @@ def _prefix(parent, config, ctx, out):
     flops = flops_per_pair(ranker.model, REFERENCE_TOKENS, prefix_tokens=config.num_virtual_tokens)
     ranker.model = get_peft_model(ranker.model, PrefixTuningConfig(
         task_type=TaskType.SEQ_CLS, num_virtual_tokens=config.num_virtual_tokens,
-        prefix_projection=config.prefix_projection))
+        prefix_projection=config.prefix_projection, modules_to_save=list(config.modules_to_save) or None))
     meta = run_training(ranker, config.train_config({"listwise": 1.0}, ctx.seed), ctx, desc="prefix tuning")
     ranker.model.save_pretrained(out / "adapter")
     prefix_params = sum(p.numel() for n, p in ranker.model.named_parameters() if "prompt_encoder" in n)
@@ -209,8 +234,7 @@ def _adapter(parent, config, ctx, out):
     if unexpected or any(".adapter." not in k for k in missing):
         raise RuntimeError(f"adapter: base weights do not fit (missing {missing[:3]}, unexpected {unexpected[:3]})")
     for name, param in model.named_parameters():
-        # Houlsby et al.: adapters, layer norms and the task head learn; the rest stays frozen.
-        param.requires_grad = ".adapter." in name or ".output.LayerNorm" in name or name.startswith("classifier")
+        param.requires_grad = config.trains(name)
     ranker.model = model
     meta = run_training(ranker, config.train_config({"listwise": 1.0}, ctx.seed), ctx, desc="adapters")
     for param in model.parameters():

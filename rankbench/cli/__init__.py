@@ -36,7 +36,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     for name, help_text in COMMANDS.items():
         module = importlib.import_module(f"rankbench.cli.{name}")
         modules[name] = module
-        module.add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+        # argparse %-formats help strings (not descriptions): "95%" must reach it as "95%%".
+        module.add_arguments(sub.add_parser(name, help=help_text.replace("%", "%%"), description=help_text))
     return parser, modules
 
 

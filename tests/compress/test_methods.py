@@ -204,6 +204,22 @@ def lora_merged(art, teacher, requests, teacher_scores):
     assert 0 < art.meta["trainable_params"] < art.meta["params"] / 100
 
 
+def lora_with_norms_and_biases(art, teacher, requests, teacher_scores):
+    from rankbench.compress.methods.peft import lora_unmerged
+
+    # r=8 on query and value (2 layers x 2 x 8 x (32 + 32)), every bias outside the trained modules
+    # (q, k, v, attention output: 32 each; FFN 64 + 32, per layer), the three layer norms' 64 each
+    # and the embeddings' 64, the pooler (32 x 32 + 32) and the head (33).
+    assert art.meta["trainable_params"] == 2 * 2 * 8 * 64 + 2 * (4 * 32 + 64 + 32) + (2 * 2 + 1) * 64 + 1056 + 33
+    merged = art.torch_ranker().model.state_dict()
+    base = teacher.torch_ranker().model.state_dict()
+    for name in ("bert.encoder.layer.0.output.LayerNorm.weight", "bert.pooler.dense.weight",
+                 "bert.encoder.layer.1.intermediate.dense.bias"):
+        assert not np.allclose(merged[name].numpy(), base[name].numpy()), f"{name} did not train"
+    unmerged = np.concatenate(lora_unmerged(art.path).score(requests))
+    assert np.abs(scores(art, requests) - unmerged).max() <= 1e-5
+
+
 def prefix(art, teacher, requests, teacher_scores):
     # 16 virtual tokens x 2 layers x (key + value) x hidden 32, plus the 33 weights of the new head.
     assert art.meta["trainable_params"] == 16 * 2 * 2 * 32 + 33
@@ -218,6 +234,19 @@ def adapter(art, teacher, requests, teacher_scores):
                 assert f"bert.encoder.layer.{i}.output.adapter.{part}.{kind}" in state
     assert state["bert.encoder.layer.0.output.adapter.down.weight"].shape == (8, 32)
     assert json.loads((art.path / "config.json").read_text())["rankbench_adapter_size"] == 8
+
+
+def adapter_with_norms_and_biases(art, teacher, requests, teacher_scores):
+    # The adapters (2 layers x (32 x 8 + 8 + 8 x 32 + 32)), the layers' four layer norms (64 each)
+    # and the head (33) as always; then the embeddings' layer norm (64), the pooler (32 x 32 + 32)
+    # and every other bias (q, k, v, attention output: 32 each; FFN 64 + 32, per layer).
+    assert art.meta["trainable_params"] == 2 * 552 + 4 * 64 + 33 + 64 + 1056 + 2 * (4 * 32 + 64 + 32)
+    trained = art.torch_ranker().model.state_dict()
+    base = teacher.torch_ranker().model.state_dict()
+    for name in ("bert.embeddings.LayerNorm.weight", "bert.pooler.dense.weight", "bert.encoder.layer.1.attention.self.key.bias"):
+        assert not np.allclose(trained[name].numpy(), base[name].numpy()), f"{name} did not train"
+    assert np.allclose(trained["bert.encoder.layer.1.attention.self.key.weight"].numpy(),
+                       base["bert.encoder.layer.1.attention.self.key.weight"].numpy())
 
 
 def started_from_teacher(art, teacher, requests, teacher_scores):
@@ -238,6 +267,18 @@ def lora_all_linear_on_teacher(art, teacher, requests, teacher_scores):
     unmerged = np.concatenate(lora_unmerged(art.path).score(requests))
     assert np.abs(scores(art, requests) - unmerged).max() <= 1e-5
     started_from_teacher(art, teacher, requests, teacher_scores)
+
+
+def prefix_with_norms(art, teacher, requests, teacher_scores):
+    # 4 virtual tokens x 2 layers x (key + value) x 32, the head (33), the pooler (32 x 32 + 32) and
+    # five layer norms (64 each), saved with the prefix and loaded back with it.
+    assert art.meta["trainable_params"] == 4 * 2 * 2 * 32 + 33 + 1056 + 5 * 64
+    saved = load_file(str(art.path / "adapter" / "adapter_model.safetensors"))
+    assert any("pooler" in k for k in saved) and sum("LayerNorm" in k for k in saved) == 10
+    loaded = {k: v for k, v in art.torch_ranker().model.state_dict().items() if "pooler.modules_to_save" in k}
+    base = teacher.torch_ranker().model.state_dict()
+    weight = next(v for k, v in loaded.items() if k.endswith("dense.weight"))
+    assert not np.allclose(weight.numpy(), base["bert.pooler.dense.weight"].numpy())
 
 
 def prefix_projected(art, teacher, requests, teacher_scores):
@@ -272,10 +313,16 @@ ROWS = {
                 ({"layers": 2, "heads_ratio": 0.5, "ffn_ratio": 0.5, "loss": "distill-mse", **TRAIN}, narrow_student)],
     "lora": [(TRAIN, lora_merged),
              ({"r": 4, "alpha": 8, "target_modules": ["query", "key", "value", "dense"], "lr": 1e-5,
-               "start": "teacher", **TRAIN}, lora_all_linear_on_teacher)],
+               "start": "teacher", **TRAIN}, lora_all_linear_on_teacher),
+             ({"bias": "all", "modules_to_save": ["LayerNorm", "pooler"], "start": "teacher", **TRAIN},
+              lora_with_norms_and_biases)],
     "prefix": [(TRAIN, prefix),
-               ({"num_virtual_tokens": 4, "prefix_projection": True, "start": "teacher", **TRAIN}, prefix_projected)],
+               ({"num_virtual_tokens": 4, "prefix_projection": True, "start": "teacher", **TRAIN}, prefix_projected),
+               ({"num_virtual_tokens": 4, "modules_to_save": ["LayerNorm", "pooler"], "start": "teacher", **TRAIN},
+                prefix_with_norms)],
     "adapter": [({"size": 8, **TRAIN}, adapter),
+                ({"size": 8, "bias": "all", "modules_to_save": ["LayerNorm", "pooler"], "start": "teacher", **TRAIN},
+                 adapter_with_norms_and_biases),
                 ({"size": 4, "lr": 1e-5, "start": "teacher", **TRAIN}, started_from_teacher)],
 }
 CASES = [({"method": name, **fields}, claim) for name in method_names()

@@ -3,8 +3,17 @@ import json
 
 import pytest
 
-from rankbench.cli import main
+from rankbench.cli import COMMANDS, main
 from rankbench.models.jsonl_data import write_requests
+
+
+@pytest.mark.parametrize("argv", [[], *([name] for name in COMMANDS)], ids=["rankbench", *COMMANDS])
+def test_help_prints_for_every_command(argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--help"])
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: rankbench") and (not argv or COMMANDS[argv[0]] in " ".join(out.split()))
 
 
 def test_data_info_jsonl(tmp_path, tiny_data, capsys):
