@@ -243,7 +243,8 @@ def adapter_with_norms_and_biases(art, teacher, requests, teacher_scores):
     assert art.meta["trainable_params"] == 2 * 552 + 4 * 64 + 33 + 64 + 1056 + 2 * (4 * 32 + 64 + 32)
     trained = art.torch_ranker().model.state_dict()
     base = teacher.torch_ranker().model.state_dict()
-    for name in ("bert.embeddings.LayerNorm.weight", "bert.pooler.dense.weight", "bert.encoder.layer.1.attention.self.key.bias"):
+    for name in ("bert.embeddings.LayerNorm.weight", "bert.pooler.dense.weight",
+                 "bert.encoder.layer.1.attention.self.key.bias"):
         assert not np.allclose(trained[name].numpy(), base[name].numpy()), f"{name} did not train"
     assert np.allclose(trained["bert.encoder.layer.1.attention.self.key.weight"].numpy(),
                        base["bert.encoder.layer.1.attention.self.key.weight"].numpy())
