@@ -50,8 +50,8 @@ class _PeftFields(TrainFields):
     start: str = "base"  # "base": the pre-trained model; "teacher": the fine-tuned teacher
     # Modules trained in full beside the method's own weights, matched by the end of their names
     # (peft's rule), e.g. "LayerNorm" and "pooler"; LoRA and adapters can add every bias (`bias`).
-    # Few parameters, and from the pre-trained base they are what lets PEFT reach the full
-    # fine-tune here (README, PEFT).
+    # Few weights, but from the pre-trained base they decide how close PEFT gets to the full
+    # fine-tune (README, PEFT).
     modules_to_save: tuple[str, ...] = ()
     needs = ("data", "base")
 
