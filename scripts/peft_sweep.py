@@ -30,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality_common as common  # noqa: E402
 
 _ALL = ["query", "key", "value", "dense"]
+_SAVED = {"modules_to_save": ["LayerNorm", "pooler"]}  # trained in full beside the method's weights
+_NORMS = {"bias": "all", **_SAVED}  # and every bias (LoRA and adapters)
 DEFAULTS = [
     {"name": "lora-qv", "note": "r 8 on query/value (the old make-run variant's settings)",
      "step": {"method": "lora", "r": 8, "alpha": 16, "target_modules": ["query", "value"], "lr": 5e-4}},
@@ -38,20 +40,19 @@ DEFAULTS = [
     {"name": "lora-all-3e-3", "note": "r 16 on every linear layer, lr 3e-3",
      "step": {"method": "lora", "r": 16, "alpha": 32, "target_modules": _ALL, "lr": 3e-3}},
     {"name": "lora-all-norms", "note": "lora-all, and every bias, layer norm and the pooler train too",
-     "step": {"method": "lora", "r": 16, "alpha": 32, "target_modules": _ALL, "lr": 1e-3, "bias": "all",
-              "modules_to_save": ["LayerNorm", "pooler"]}},
+     "step": {"method": "lora", "r": 16, "alpha": 32, "target_modules": _ALL, "lr": 1e-3, **_NORMS}},
     {"name": "adapter-64", "note": "bottleneck 64, lr 1e-3",
      "step": {"method": "adapter", "size": 64, "lr": 1e-3}},
     {"name": "adapter-64-norms", "note": "adapter-64, and every bias, layer norm and the pooler train too",
-     "step": {"method": "adapter", "size": 64, "lr": 1e-3, "bias": "all", "modules_to_save": ["LayerNorm", "pooler"]}},
+     "step": {"method": "adapter", "size": 64, "lr": 1e-3, **_NORMS}},
     {"name": "adapter-64-norms-2e-3", "note": "adapter-64-norms at lr 2e-3",
-     "step": {"method": "adapter", "size": 64, "lr": 2e-3, "bias": "all", "modules_to_save": ["LayerNorm", "pooler"]}},
+     "step": {"method": "adapter", "size": 64, "lr": 2e-3, **_NORMS}},
     {"name": "prefix-16", "note": "16 virtual tokens through an MLP (prefix_projection), lr 5e-3",
      "step": {"method": "prefix", "num_virtual_tokens": 16, "prefix_projection": True, "lr": 5e-3}},
     {"name": "prefix-16-1e-2", "note": "16 virtual tokens, no MLP, lr 1e-2",
      "step": {"method": "prefix", "num_virtual_tokens": 16, "lr": 1e-2}},
     {"name": "prefix-16-norms", "note": "16 virtual tokens, no MLP, the layer norms and the pooler train too, lr 3e-3",
-     "step": {"method": "prefix", "num_virtual_tokens": 16, "lr": 3e-3, "modules_to_save": ["LayerNorm", "pooler"]}},
+     "step": {"method": "prefix", "num_virtual_tokens": 16, "lr": 3e-3, **_SAVED}},
     {"name": "lora-all-on-teacher", "note": "lora-all on top of the fine-tuned teacher, lr 5e-4",
      "step": {"method": "lora", "r": 16, "alpha": 32, "target_modules": _ALL, "lr": 5e-4, "start": "teacher"}},
     {"name": "adapter-64-on-teacher", "note": "adapter-64 on top of the fine-tuned teacher, lr 5e-4",
