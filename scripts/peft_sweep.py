@@ -31,7 +31,7 @@ import quality_common as common  # noqa: E402
 
 _ALL = ["query", "key", "value", "dense"]
 _SAVED = {"modules_to_save": ["LayerNorm", "pooler"]}  # trained in full beside the method's weights
-_NORMS = {"bias": "all", **_SAVED}  # and every bias (LoRA and adapters)
+_NORMS = {"bias": "all", **_SAVED}  # and every bias
 DEFAULTS = [
     {"name": "lora-qv", "note": "r 8 on query/value (the old make-run variant's settings)",
      "step": {"method": "lora", "r": 8, "alpha": 16, "target_modules": ["query", "value"], "lr": 5e-4}},
@@ -53,6 +53,8 @@ DEFAULTS = [
      "step": {"method": "prefix", "num_virtual_tokens": 16, "lr": 1e-2}},
     {"name": "prefix-16-norms", "note": "16 virtual tokens, no MLP, the layer norms and the pooler train too, lr 3e-3",
      "step": {"method": "prefix", "num_virtual_tokens": 16, "lr": 3e-3, **_SAVED}},
+    {"name": "prefix-16-all-norms", "note": "prefix-16-norms, and every bias trains too",
+     "step": {"method": "prefix", "num_virtual_tokens": 16, "lr": 3e-3, **_NORMS}},
     {"name": "lora-all-on-teacher", "note": "lora-all on top of the fine-tuned teacher, lr 5e-4",
      "step": {"method": "lora", "r": 16, "alpha": 32, "target_modules": _ALL, "lr": 5e-4, "start": "teacher"}},
     {"name": "adapter-64-on-teacher", "note": "adapter-64 on top of the fine-tuned teacher, lr 5e-4",

@@ -6,6 +6,7 @@
     {"method": "lora", "r": 16, "target_modules": ["query", "key", "value", "dense"], "bias": "all",
      "modules_to_save": ["LayerNorm", "pooler"]}
     {"method": "prefix", "num_virtual_tokens": 16, "prefix_projection": true}
+    {"method": "prefix", "num_virtual_tokens": 16, "bias": "all", "modules_to_save": ["LayerNorm", "pooler"]}
     {"method": "adapter", "size": 64, "bias": "all", "modules_to_save": ["LayerNorm", "pooler"]}
 
 By default (`start = "base"`) these start from the pre-trained model the teacher was fine-tuned
@@ -20,7 +21,9 @@ and tokenizer). Artifacts record train_seconds, trainable_params and the trainin
 - LoRA (peft): the merged model is an "hf" artifact (runs everywhere, same cost as the base); the
   adapter itself is kept in `adapter/` (see `lora_unmerged`). Merging is checked to change no score.
 - Prefix tuning (peft): format "peft-prefix" (`base/` + `adapter/`), torch only; it adds
-  `num_virtual_tokens` keys to every attention layer, so it costs more than the base.
+  `num_virtual_tokens` keys to every attention layer, so it costs more than the base. With
+  `bias = "all"` the trained biases are written into `base/` (peft saves only the prefix and
+  modules_to_save); compress checks that the reloaded artifact scores as trained.
 - Bottleneck adapters (our own module, models.ranker.BottleneckAdapter; peft has none for BERT
   encoders): an "hf" artifact with `rankbench_adapter_size` in its config; trains the adapters, the
   layer norms inside the encoder layers and the classifier (and what bias / modules_to_save add).
@@ -41,7 +44,7 @@ from rankbench.compress.training import run_training
 
 STARTS = ("base", "teacher")
 LORA_BIAS = ("none", "all", "lora_only")  # peft's names: which biases train beside the LoRA matrices
-ADAPTER_BIAS = ("none", "all")
+BIAS_NONE_OR_ALL = ("none", "all")  # adapters and prefix tuning: every bias trains, or none
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,7 +52,7 @@ class _PeftFields(TrainFields):
     lr: float = 5e-4  # few parameters, started at zero or random: a larger rate than a full fine-tune
     start: str = "base"  # "base": the pre-trained model; "teacher": the fine-tuned teacher
     # Modules trained in full beside the method's own weights, matched by the end of their names
-    # (peft's rule), e.g. "LayerNorm" and "pooler"; LoRA and adapters can add every bias (`bias`).
+    # (peft's rule), e.g. "LayerNorm" and "pooler"; every method can add every bias (`bias`).
     # Few weights, but from the pre-trained base they decide how close PEFT gets to the full
     # fine-tune (README, PEFT).
     modules_to_save: tuple[str, ...] = ()
@@ -93,10 +96,12 @@ class PrefixConfig(_PeftFields):
     # Li & Liang train the prefix through an MLP (reparametrization) for stability; peft's
     # prefix_projection. Only the resulting prefix is needed to serve, but peft keeps the MLP.
     prefix_projection: bool = False
+    bias: str = "none"
     produces = "peft-prefix"
 
     def __post_init__(self):
         check_positive(self.method, "num_virtual_tokens", self.num_virtual_tokens)
+        check_choice(self.method, "bias", self.bias, BIAS_NONE_OR_ALL)
         self.check_training()
 
 
@@ -107,7 +112,7 @@ class AdapterConfig(_PeftFields):
 
     def __post_init__(self):
         check_positive(self.method, "size", self.size)
-        check_choice(self.method, "bias", self.bias, ADAPTER_BIAS)
+        check_choice(self.method, "bias", self.bias, BIAS_NONE_OR_ALL)
         self.check_training()
 
     def trains(self, name: str) -> bool:
@@ -203,14 +208,38 @@ def _prefix(parent, config, ctx, out):
     ranker.model = get_peft_model(ranker.model, PrefixTuningConfig(
         task_type=TaskType.SEQ_CLS, num_virtual_tokens=config.num_virtual_tokens,
         prefix_projection=config.prefix_projection, modules_to_save=list(config.modules_to_save) or None))
+    biases = _train_base_biases(ranker.model) if config.bias == "all" else {}
     meta = run_training(ranker, config.train_config({"listwise": 1.0}, ctx.seed), ctx, desc="prefix tuning")
     ranker.model.save_pretrained(out / "adapter")
+    if biases:
+        _save_biases(out / "base", biases)
     prefix_params = sum(p.numel() for n, p in ranker.model.named_parameters() if "prompt_encoder" in n)
     return Built("peft-prefix", {**meta, "base": ctx.base_model(), "peft_start": config.start,
                                  "params": params + prefix_params, "nonzero_params": params + prefix_params,
                                  "flops_per_pair": flops, "flops_tokens": REFERENCE_TOKENS,
                                  "num_virtual_tokens": config.num_virtual_tokens,
                                  "notes": _peft_notes(config, ctx) + ["prefix tuning runs in PyTorch only"]}, ranker)
+
+
+def _train_base_biases(model) -> dict:
+    """Let every bias of the base model train ({name in the base model: parameter}), except those
+    of modules_to_save, whose trained copies peft saves with the prefix."""
+    biases = {name: param for name, param in model.get_base_model().named_parameters()
+              if name.endswith(".bias") and "original_module." not in name and "modules_to_save." not in name}
+    for param in biases.values():
+        param.requires_grad = True
+    return biases
+
+
+def _save_biases(base_folder: Path, biases: dict) -> None:
+    """Write the trained biases into the saved base model, which the prefix is loaded on."""
+    from rankbench.models.ranker import BertRanker
+
+    base = BertRanker.load(base_folder)
+    missing, unexpected = base.model.load_state_dict({k: v.detach() for k, v in biases.items()}, strict=False)
+    if unexpected:
+        raise RuntimeError(f"prefix: trained biases not in the base model: {unexpected[:3]}")
+    base.save(base_folder)
 
 
 def load_prefix(folder: Path):

@@ -87,16 +87,21 @@ def lora_all_linear_on_teacher(art, teacher, requests, teacher_scores):
     started_from_teacher(art, teacher, requests, teacher_scores)
 
 
-def prefix_with_norms(art, teacher, requests, teacher_scores):
-    # 4 virtual tokens x 2 layers x (key + value) x 32, the head (33), the pooler (32 x 32 + 32) and
-    # five layer norms (64 each), saved with the prefix and loaded back with it.
-    assert art.meta["trainable_params"] == 4 * 2 * 2 * 32 + 33 + 1056 + 5 * 64
+def prefix_with_norms_and_biases(art, teacher, requests, teacher_scores):
+    # 4 virtual tokens x 2 layers x (key + value) x 32, the head (33), the pooler (32 x 32 + 32),
+    # five layer norms (64 each), saved with the prefix and loaded back with it; and every other bias
+    # (q, k, v, attention output: 32 each; FFN 64 + 32, per layer), written into the saved base.
+    assert art.meta["trainable_params"] == 4 * 2 * 2 * 32 + 33 + 1056 + 5 * 64 + 2 * (4 * 32 + 64 + 32)
     saved = load_file(str(art.path / "adapter" / "adapter_model.safetensors"))
     assert any("pooler" in k for k in saved) and sum("LayerNorm" in k for k in saved) == 10
-    loaded = {k: v for k, v in art.torch_ranker().model.state_dict().items() if "pooler.modules_to_save" in k}
+    loaded = art.torch_ranker().model.state_dict()
     base = teacher.torch_ranker().model.state_dict()
-    weight = next(v for k, v in loaded.items() if k.endswith("dense.weight"))
+    weight = next(v for k, v in loaded.items() if "pooler.modules_to_save" in k and k.endswith("dense.weight"))
     assert not np.allclose(weight.numpy(), base["bert.pooler.dense.weight"].numpy())
+    bias = next(v for k, v in loaded.items() if k.endswith("layer.1.intermediate.dense.bias"))
+    assert not np.allclose(bias.numpy(), base["bert.encoder.layer.1.intermediate.dense.bias"].numpy())
+    key = next(v for k, v in loaded.items() if k.endswith("layer.1.attention.self.key.weight"))
+    assert np.allclose(key.numpy(), base["bert.encoder.layer.1.attention.self.key.weight"].numpy())
 
 
 def prefix_projected(art, teacher, requests, teacher_scores):

@@ -15,7 +15,7 @@ from rankbench.compress.registry import config_from_dict, method_names, torch_lo
 
 from peft_claims import (  # the PEFT rows' claims, beside this file
     adapter, adapter_with_norms_and_biases, lora_all_linear_on_teacher, lora_merged, lora_with_norms_and_biases,
-    prefix, prefix_projected, prefix_with_norms, started_from_teacher)
+    prefix, prefix_projected, prefix_with_norms_and_biases, started_from_teacher)
 
 TRAIN = {"max_steps": 2}  # training methods: just enough steps to prove the loop runs
 
@@ -229,8 +229,8 @@ ROWS = {
               lora_with_norms_and_biases)],
     "prefix": [(TRAIN, prefix),
                ({"num_virtual_tokens": 4, "prefix_projection": True, "start": "teacher", **TRAIN}, prefix_projected),
-               ({"num_virtual_tokens": 4, "modules_to_save": ["LayerNorm", "pooler"], "start": "teacher", **TRAIN},
-                prefix_with_norms)],
+               ({"num_virtual_tokens": 4, "bias": "all", "modules_to_save": ["LayerNorm", "pooler"],
+                 "start": "teacher", **TRAIN}, prefix_with_norms_and_biases)],
     "adapter": [({"size": 8, **TRAIN}, adapter),
                 ({"size": 8, "bias": "all", "modules_to_save": ["LayerNorm", "pooler"], "start": "teacher", **TRAIN},
                  adapter_with_norms_and_biases),
