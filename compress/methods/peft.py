@@ -7,6 +7,7 @@
      "modules_to_save": ["LayerNorm", "pooler"]}
     {"method": "prefix", "num_virtual_tokens": 16, "prefix_projection": true}
     {"method": "prefix", "num_virtual_tokens": 16, "bias": "all", "modules_to_save": ["LayerNorm", "pooler"]}
+    {"method": "prefix", "num_virtual_tokens": 16, "init": "activations"}
     {"method": "adapter", "size": 64, "bias": "all", "modules_to_save": ["LayerNorm", "pooler"]}
 
 By default (`start = "base"`) these start from the pre-trained model the teacher was fine-tuned
@@ -23,7 +24,9 @@ and tokenizer). Artifacts record train_seconds, trainable_params and the trainin
 - Prefix tuning (peft): format "peft-prefix" (`base/` + `adapter/`), torch only; it adds
   `num_virtual_tokens` keys to every attention layer, so it costs more than the base. With
   `bias = "all"` the trained biases are written into `base/` (peft saves only the prefix and
-  modules_to_save); compress checks that the reloaded artifact scores as trained.
+  modules_to_save); compress checks that the reloaded artifact scores as trained. `init =
+  "activations"` starts the prefix from the base model's keys and values of real training tokens
+  instead of noise (prefix_init.py).
 - Bottleneck adapters (our own module, models.ranker.BottleneckAdapter; peft has none for BERT
   encoders): an "hf" artifact with `rankbench_adapter_size` in its config; trains the adapters, the
   layer norms inside the encoder layers and the classifier (and what bias / modules_to_save add).
@@ -38,6 +41,7 @@ import numpy as np
 
 from rankbench.compress.api import Built, save_hf
 from rankbench.compress.config import Shape, TrainFields, check_choice, check_positive
+from rankbench.compress.methods.prefix_init import INIT_CHOICES, init_prefix_from_activations
 from rankbench.compress.registry import register_method
 from rankbench.compress.training import run_training
 
@@ -97,11 +101,17 @@ class PrefixConfig(_PeftFields):
     # prefix_projection. Only the resulting prefix is needed to serve, but peft keeps the MLP.
     prefix_projection: bool = False
     bias: str = "none"
+    # "activations": start from the base model's keys and values of real tokens (prefix_init.py)
+    init: str = "random"
     produces = "peft-prefix"
 
     def __post_init__(self):
         check_positive(self.method, "num_virtual_tokens", self.num_virtual_tokens)
         check_choice(self.method, "bias", self.bias, BIAS_NONE_OR_ALL)
+        check_choice(self.method, "init", self.init, INIT_CHOICES)
+        if self.init == "activations" and self.prefix_projection:
+            raise ValueError("prefix: init = \"activations\" sets the prefix itself, so it needs "
+                             "prefix_projection = false (an MLP's input has no activations to start from)")
         self.check_training()
 
 
@@ -208,6 +218,9 @@ def _prefix(parent, config, ctx, out):
     ranker.model = get_peft_model(ranker.model, PrefixTuningConfig(
         task_type=TaskType.SEQ_CLS, num_virtual_tokens=config.num_virtual_tokens,
         prefix_projection=config.prefix_projection, modules_to_save=list(config.modules_to_save) or None))
+    if config.init == "activations":  # the first requests hold more real tokens than needed (else it raises)
+        init_prefix_from_activations(ranker.model, ranker, ctx.data.train[:1 + config.num_virtual_tokens // 32],
+                                     config.num_virtual_tokens)
     biases = _train_base_biases(ranker.model) if config.bias == "all" else {}
     meta = run_training(ranker, config.train_config({"listwise": 1.0}, ctx.seed), ctx, desc="prefix tuning")
     ranker.model.save_pretrained(out / "adapter")

@@ -42,6 +42,8 @@ def test_config_round_trips_through_a_dict(name):
     ({"method": "adapter", "modules_to_save": "pooler"}, "adapter.modules_to_save: expected a list"),
     ({"method": "prefix", "bias": "lora_only"}, "prefix: bias must be one of"),
     ({"method": "prefix", "dropout": 0.1}, "prefix: unknown key 'dropout'"),
+    ({"method": "prefix", "init": "text"}, "prefix: init must be one of"),
+    ({"method": "prefix", "init": "activations", "prefix_projection": True}, "needs prefix_projection = false"),
     ({"method": "half", "dtype": "float8"}, "dtype must be one of"),
     ({"method": "quantize-ort-static", "calibration": "magic"}, "calibration must be one of"),
     ({"method": "quantize-torch-dynamic", "engine": "tensorrt"}, "engine must be one of"),
