@@ -249,7 +249,7 @@ def _save_biases(base_folder: Path, biases: dict) -> None:
     from rankbench.models.ranker import BertRanker
 
     base = BertRanker.load(base_folder)
-    missing, unexpected = base.model.load_state_dict({k: v.detach() for k, v in biases.items()}, strict=False)
+    _missing, unexpected = base.model.load_state_dict({k: v.detach() for k, v in biases.items()}, strict=False)
     if unexpected:
         raise RuntimeError(f"prefix: trained biases not in the base model: {unexpected[:3]}")
     base.save(base_folder)
