@@ -9,6 +9,7 @@ Pairs are tokenized with dynamic padding: to the longest pair of the batch, capp
 """
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -99,6 +100,19 @@ def load_model(path: str | Path) -> BertForSequenceClassification:
         raise ValueError(f"{path}: weights do not match the config (missing {missing[:5]}, "
                          f"unexpected {unexpected[:5]})")
     return model.eval()
+
+
+def with_dropout(model: BertForSequenceClassification, p: float) -> BertForSequenceClassification:
+    """The same weights in a model whose hidden, attention and classifier dropout are `p`.
+
+    Rebuilt from an edited config rather than edited in place: attention may read its rate from the
+    config at build time (SDPA) and the saved config then tells what the model trained with.
+    """
+    config = copy.deepcopy(model.config)
+    config.hidden_dropout_prob = config.attention_probs_dropout_prob = config.classifier_dropout = p
+    rebuilt = build_model(config)
+    rebuilt.load_state_dict(model.state_dict())
+    return rebuilt.train(model.training)
 
 
 class BertRanker:

@@ -47,6 +47,8 @@ def add_teacher_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default=None, help="base model: a preset name, a model folder or a "
                                                        "Hugging Face hub id org/name (default minilm-l6)")
     parser.add_argument("--max-length", type=int, default=None, help="tokens per pair")
+    parser.add_argument("--dropout", type=float, default=None,
+                        help="dropout while fine-tuning (default: the base model's own)")
     for name, kind in TRAIN_OPTIONS.items():
         parser.add_argument("--" + name.replace("_", "-"), type=kind, default=None)
     parser.add_argument("--loss", default=None, help="loss names with weights, e.g. listwise=1,bce=0.5")
@@ -64,7 +66,7 @@ def teacher_config_from_args(args):
         train["losses"] = parse_losses(args.loss)
     if args.train_seed is not None:
         train["seed"] = args.train_seed
-    top = {"base": args.preset, "max_length": args.max_length}
+    top = {"base": args.preset, "max_length": args.max_length, "dropout": args.dropout}
     return replace(base, train=replace(base.train, **train),
                    **{k: v for k, v in top.items() if v is not None})
 

@@ -67,7 +67,7 @@ def configs_from_args(args):
         return data_config_from_args(args), teacher_config_from_args(args)
     from rankbench.experiment.config import load_experiment
 
-    teacher_flags = ["preset", "max_length", "loss", "train_seed", *TRAIN_OPTIONS]
+    teacher_flags = ["preset", "max_length", "dropout", "loss", "train_seed", *TRAIN_OPTIONS]
     if data_config_from_args(args) != DataConfig() or any(getattr(args, k) is not None for k in teacher_flags):
         raise ValueError("--experiment sets the data and the teacher: leave out the data and teacher options")
     exp = load_experiment(args.experiment)

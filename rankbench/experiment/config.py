@@ -4,7 +4,7 @@
                    confirm_samples; executor, address, store, accelerator_type, max_retries (where
                    the work runs: this process, or a Ray cluster)
     [data]         any rankbench.models.data.DataConfig field
-    [teacher]      base, max_length; [teacher.train] any rankbench.models.train.TrainConfig field
+    [teacher]      base, max_length, dropout; [teacher.train] any rankbench.models.train.TrainConfig field
     [[variants]]   name = "...", steps = [{method = "distill", layers = 3}, ...]  (compression methods)
     [[backends]]   name = "torch", plus backend options (precision, threads, ...) and, for a cluster,
                    a placement: node_label = {...}, accelerator_type = "A100" (rankbench.bench.placement)

@@ -1,5 +1,6 @@
 """The foundation's commands, run in-process through the real argument parser."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -64,6 +65,10 @@ def test_train_then_eval_on_tiny_model(tmp_path, capsys):
     assert trained["steps"] == 3
     assert main(["train", *args, "--json"]) == 0  # cached: same folder, no new training
     assert json.loads(capsys.readouterr().out)["path"] == trained["path"]
+    assert main(["train", *args, "--dropout", "0", "--json"]) == 0  # another teacher, trained without dropout
+    without = json.loads(capsys.readouterr().out)["path"]
+    assert without != trained["path"]
+    assert json.loads((Path(without) / "config.json").read_text())["hidden_dropout_prob"] == 0
     assert main(["eval", *args, "--users", "5", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["users"] == 5 and result["split"] == "test" and result["reference"] == "teacher"
@@ -83,12 +88,13 @@ def test_train_then_eval_on_tiny_model(tmp_path, capsys):
 def test_eval_takes_the_data_and_teacher_of_an_experiment(tmp_path, capsys):
     experiment = tmp_path / "tiny.toml"
     experiment.write_text('[data]\ndataset = "synthetic"\nhistory_len = 4\nitem_details = true\n\n'
-                          '[teacher]\nbase = "tiny-random"\nmax_length = 32\n\n[teacher.train]\nmax_steps = 2\n')
+                          '[teacher]\nbase = "tiny-random"\nmax_length = 32\ndropout = 0.0\n\n[teacher.train]\nmax_steps = 2\n')
     assert main(["eval", "--experiment", str(experiment), "--users", "3", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["users"] == 3 and {"teacher", "popularity", "cf-als"} <= set(result)
-    assert main(["eval", "--experiment", str(experiment), "--preset", "minilm-l6"]) == 2
-    assert "--experiment sets the data and the teacher" in capsys.readouterr().err
+    for flag in (["--preset", "minilm-l6"], ["--dropout", "0.1"]):
+        assert main(["eval", "--experiment", str(experiment), *flag]) == 2
+        assert "--experiment sets the data and the teacher" in capsys.readouterr().err
 
 
 @pytest.mark.slow
