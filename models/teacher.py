@@ -44,7 +44,8 @@ class TeacherConfig:
         if isinstance(self.max_length, bool) or not isinstance(self.max_length, int) or self.max_length < 8:
             raise ValueError(f"max_length must be an integer >= 8, got {self.max_length!r}")
         if self.dropout is not None and (isinstance(self.dropout, bool) or not 0 <= self.dropout < 1):
-            raise ValueError(f"dropout must be in [0, 1) (or left out for the base model's own), got {self.dropout!r}")
+            raise ValueError(f"dropout must be in [0, 1) (or left out for the base model's own), "
+                             f"got {self.dropout!r}")
 
 
 def _base_identity(base: str) -> str:
