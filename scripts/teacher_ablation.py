@@ -87,7 +87,8 @@ def run_config(config: dict, users: int, split: str, out: Path) -> tuple[dict, o
             "train_seconds": report["seconds"], "peak_rss_delta_bytes": report.get("peak_rss_delta_bytes"),
             "trainable_params": trainable, "requests": [r.id for r in requests], "per_request": per,
             "data": data_config.to_dict(), "teacher": {"base": teacher_config.base,
-                                                        "max_length": teacher_config.max_length},
+                                                        "max_length": teacher_config.max_length,
+                                                        "dropout": teacher_config.dropout},
             "train": teacher_config.train.to_dict()}, data
 
 

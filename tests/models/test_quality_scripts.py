@@ -52,7 +52,7 @@ train = {{max_steps = 2}}
 name = "rich"
 note = "5 titles, genres, hard negatives"
 data = {TINY_DATA}, history_len = 5, item_details = true, hard_negatives = 0.5}}
-teacher = {{base = "tiny-random", max_length = 48}}
+teacher = {{base = "tiny-random", max_length = 48, dropout = 0.0}}
 train = {{max_steps = 3}}
 """)
     out = tmp_path / "out"
@@ -63,6 +63,7 @@ train = {{max_steps = 3}}
     rows = json.loads((out / "teacher_ablation.json").read_text())
     assert [r["name"] for r in rows] == ["small", "rich", "popularity", "cf-als"]
     assert [r["steps"] for r in rows[:2]] == [2, 3] and rows[1]["data"]["hard_negatives"] == 0.5
+    assert [r["teacher"]["dropout"] for r in rows[:2]] == [None, 0.0]  # the row says what trained
     assert all(len(r["per_request"]["ndcg@10"]) == 6 for r in rows)
     assert "Teacher ablation on 6 valid users" in printed
     assert "| rich | 5 titles, genres, hard negatives | 3 |" in printed
