@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -83,13 +84,12 @@ def run_config(config: dict, users: int, split: str, out: Path) -> tuple[dict, o
     per = common.cached_eval(out, f"teacher-{teacher_key(teacher_config, data_config)}-{split}", requests,
                              lambda: ranker.score(requests, progress=True))
     trainable = sum(p.numel() for p in ranker.model.parameters() if p.requires_grad)
+    teacher = asdict(teacher_config)  # every field, so a row always says which teacher trained
+    train = teacher.pop("train")
     return {"name": config["name"], "note": config.get("note", ""), "steps": report["steps"],
             "train_seconds": report["seconds"], "peak_rss_delta_bytes": report.get("peak_rss_delta_bytes"),
             "trainable_params": trainable, "requests": [r.id for r in requests], "per_request": per,
-            "data": data_config.to_dict(), "teacher": {"base": teacher_config.base,
-                                                        "max_length": teacher_config.max_length,
-                                                        "dropout": teacher_config.dropout},
-            "train": teacher_config.train.to_dict()}, data
+            "data": data_config.to_dict(), "teacher": teacher, "train": train}, data
 
 
 def baseline_rows(data, users: int, split: str) -> list[dict]:
