@@ -41,6 +41,7 @@ from rankbench.bench.results import SCHEMA_VERSION, write_results
 from rankbench.bench.scores import request_key
 from rankbench.bench.timing import TimingConfig, harness_overhead_us
 from rankbench.common.files import atomic_write_json
+from rankbench.common.stages import StageClock
 from rankbench.common.store import Store
 from rankbench.common.typed import from_dict
 
@@ -92,14 +93,18 @@ def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, **set
     log = print if run.progress else None
     portable = {name: executor.portable(artifact) for name, artifact in variants.items()}
     accuracy_dir = executor.store.local("accuracy")
+    clock = StageClock()
     refs = reference_accuracy(variants, eval_requests, accuracy_dir, run.teacher, log,
                               scored=score_references(executor, portable, eval_requests, run.threads, log))
+    clock.lap("reference scores")
     finished = measure_cells(portable, cells_def, inputs, run, executor)
+    clock.lap("cells")
     cells = [dict(finished[d["key"]]) for d in cells_def]
     placements = {d["key"]: d["placement"] for d in cells_def}
     attach_cell_accuracy(cells, variants, refs, eval_requests, run.teacher, accuracy_dir, log,
                          own=lambda needed: score_cells(executor, needed, placements, portable, eval_requests,
                                                         run.threads, log))
+    clock.lap("cell accuracy")
     results = {"schema_version": SCHEMA_VERSION,
                "run": {"name": run.run_name, "created": created, "experiment": run.experiment,
                        "teacher": run.teacher, "constraints": run.constraints, "eval_users": len(eval_requests),
@@ -112,6 +117,8 @@ def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, **set
     if data is not None and getattr(data, "item_counts", None):
         teacher_scores = (refs.get(run.teacher) or {}).get("scores")
         results["baselines"] = baselines_accuracy(data, eval_requests, teacher_scores, log)
+        clock.lap("baselines")
+    results["run"]["stage_seconds"] = clock.seconds
     write_results(out_dir / "results.json", results)
     _print_failures(cells, run.progress)
     return results

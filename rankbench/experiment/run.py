@@ -161,9 +161,12 @@ def run_experiment(path: str | Path, out: str | Path | None = None, retry_failed
 
 def _run(exp, out_dir: Path, executor, retry_failed: bool, eval_users: int | None) -> tuple[dict, list[str]]:
     """Teacher, variants, cells, decision and report; (results, build failures)."""
+    from rankbench.bench.results import write_results
+    from rankbench.common.stages import StageClock
     from rankbench.models.data import load_data
     from rankbench.models.teacher import get_teacher
 
+    clock = StageClock()
     data = load_data(exp.data)
     for split, purpose in (("train", "fine-tune the teacher on"), ("test", "evaluate and measure with")):
         if not getattr(data, split):
@@ -172,13 +175,21 @@ def _run(exp, out_dir: Path, executor, retry_failed: bool, eval_users: int | Non
     print(f"teacher: {folder} ({report['steps']} steps, {report['seconds']:.0f} s of training)")
     teacher = teacher_artifact(ranker, folder, report, exp.teacher.base)
     del ranker
+    clock.lap("data and teacher")
     variants, failures = build_variants(exp, teacher, data, out_dir, executor)
+    clock.lap("builds")
     users_note = f"evaluation users: {exp.run.eval_users}" + (" (--eval-users)" if eval_users else "")
     notes = [f"experiment file: {exp.source}", users_note, f"executor: {executor.name}, store: {executor.store.url}",
              f"teacher training: {report['steps']} steps in {report['seconds']:.0f} s", *failures]
     variants = {"teacher": teacher, **variants}
     results = measure(exp, variants, data, out_dir, notes, retry_failed, executor)
+    clock.seconds.update(results["run"].get("stage_seconds", {}))  # the runner timed its own stages
+    clock.restart()
     decide_and_report(exp, results, variants, data, out_dir, executor)
+    clock.lap("confirmation and reports")
+    results["run"]["stage_seconds"] = clock.seconds
+    write_results(out_dir / "results.json", results)
+    print(f"time by stage: {clock.describe()}")
     return results, failures
 
 

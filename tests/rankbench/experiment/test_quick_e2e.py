@@ -35,6 +35,11 @@ def test_quick_experiment_end_to_end(tmp_path, monkeypatch):
             assert cell["accuracy"]["users"] == 40 and cell["accuracy"]["retention_ci"], cell["id"]
     decision = json.loads((out / "decision.json").read_text())
     assert "choice" in decision and "claims" in decision
+    # Where the run's time went, stage by stage, in the order they ran.
+    assert list(results["run"]["stage_seconds"]) == [
+        "data and teacher", "builds", "reference scores", "cells", "cell accuracy", "baselines",
+        "confirmation and reports"]
+    assert results["run"]["stage_seconds"]["data and teacher"] > 0
 
     # A second run measures nothing again: every measured cell comes from its cache file
     # ("unavailable" cells are re-checked, which costs nothing and notices a newly installed backend).
