@@ -1,5 +1,6 @@
 # make run   -- the main job: experiments/default.toml on MovieLens-100K and MiniLM-L6 -> runs/default/
-# make test  -- the test suite (tiny random models; a few slow tests on the real model)
+# make test  -- the test suite (tiny random models; a few slow tests on the real model; it lists the
+#              15 slowest tests at the end, to keep the suite within its CI budget)
 # Both (re)create .venv from requirements.lock when it is missing or older than the lock.
 PY      ?= python3
 VENV    := .venv
@@ -25,7 +26,7 @@ quick: $(STAMP)
 	$(BIN)/rankbench run experiments/quick.toml
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q --timeout=1200
+	$(BIN)/python -m pytest -q --timeout=1200 --durations=15
 
 # pytest-benchmark: base / distilled / INT8 variants, p50/p99 in extra_info; compare runs with
 #   $(BIN)/pytest tests/bench --benchmark-only --benchmark-compare --benchmark-compare-fail=median:15%

@@ -3,7 +3,7 @@
     clock = StageClock()
     ...train...;  clock.lap("teacher")          # seconds since the start
     ...build...;  clock.lap("builds")           # seconds since the previous lap
-    clock.seconds                               # {"teacher": 777.0, "builds": 1040.2}
+    clock.seconds                               # {"teacher": 1.5, "builds": 2.0} (say)
 
 Work found in a cache counts as the (short) time it took to find it: the figures are this run's.
 """
