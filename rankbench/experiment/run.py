@@ -185,9 +185,8 @@ def _run(exp, out_dir: Path, executor, retry_failed: bool, eval_users: int | Non
     results = measure(exp, variants, data, out_dir, notes, retry_failed, executor)
     clock.seconds.update(results["run"].get("stage_seconds", {}))  # the runner timed its own stages
     clock.restart()
-    decide_and_report(exp, results, variants, data, out_dir, executor)
-    clock.lap("confirmation and reports")
-    results["run"]["stage_seconds"] = clock.seconds
+    decide_and_report(exp, results, variants, data, out_dir, executor, clock)
+    clock.lap("reports")
     write_results(out_dir / "results.json", results)
     print(f"time by stage: {clock.describe()}")
     return results, failures
@@ -205,9 +204,10 @@ def measure(exp, variants: dict, data, out_dir: Path, notes: list[str], retry_fa
                          executor=executor)
 
 
-def decide_and_report(exp, results: dict, variants: dict, data, out_dir: Path, executor) -> None:
+def decide_and_report(exp, results: dict, variants: dict, data, out_dir: Path, executor, clock=None) -> None:
     """decision.json (with the choice and runner-up confirmed), report.html and summary.md next to
-    results.json (written by the runner; rewritten here with the confirmations)."""
+    results.json (written by the runner; rewritten here with the confirmations and, given the run's
+    StageClock, its time by stage so far, which the report shows)."""
     from rankbench.bench.results import write_results
     from rankbench.reports.render import write_report
     from rankbench.reports.select import select, write_decision
@@ -216,7 +216,10 @@ def decide_and_report(exp, results: dict, variants: dict, data, out_dir: Path, e
     decision = select(results, exp.constraints)
     if decision.choice and exp.run.confirm_samples:
         results["confirmations"] = confirm(exp, results, decision, variants, data, executor)
-        write_results(out_dir / "results.json", results)
+    if clock is not None:
+        clock.lap("confirmation")
+        results["run"]["stage_seconds"] = clock.seconds
+    write_results(out_dir / "results.json", results)
     decision.confirmation = results.get("confirmations", [])
     write_decision(decision, out_dir, source)
     for written in write_report(results, out_dir, exp.constraints, source=source):

@@ -161,6 +161,17 @@ def test_a_section_says_why_it_is_empty(sample):
     assert "The 16 measured single-stream cells of this run hold nothing this figure draws." in body
 
 
+def test_the_environment_says_where_the_run_time_went_when_the_run_recorded_it(sample):
+    from rankbench.reports.render import render
+
+    timed = dict(sample, run=dict(sample["run"], stage_seconds={"data and teacher": 612.4, "cells": 58.0}))
+    html, _ = render(timed)
+    env = html[html.index('id="environment"'):html.index('id="cells"')]
+    assert "<dt>Run time</dt><dd>data and teacher 612 s, cells 58 s " in env
+    html, _ = render(sample)  # an older results file has no stage times: no row, no error
+    assert "<dt>Run time</dt>" not in html
+
+
 def test_empty_parity_and_table_say_so():
     from rankbench.reports.render import render
 

@@ -38,8 +38,9 @@ def test_quick_experiment_end_to_end(tmp_path, monkeypatch):
     # Where the run's time went, stage by stage, in the order they ran.
     assert list(results["run"]["stage_seconds"]) == [
         "data and teacher", "builds", "reference scores", "cells", "cell accuracy", "baselines",
-        "confirmation and reports"]
+        "confirmation", "reports"]
     assert results["run"]["stage_seconds"]["data and teacher"] > 0
+    assert "<dt>Run time</dt><dd>data and teacher " in (out / "report.html").read_text()
 
     # A second run measures nothing again: every measured cell comes from its cache file
     # ("unavailable" cells are re-checked, which costs nothing and notices a newly installed backend).
