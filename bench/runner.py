@@ -62,6 +62,7 @@ class RunSettings:
     only_cached: bool = False  # measure nothing: gather finished cells (the others -> "failed")
     threads: int | None = None  # CPU threads for every backend and the tokenizer (None: the cores)
     executor: object = None  # a rankbench.bench.executors executor (None: local, store = out_dir)
+    clock: object = None  # a common.stages.StageClock the stages lap on (None: the runner's own)
 
     def __post_init__(self):
         for name in ("users", "latency_requests", "parity_requests", "threads"):
@@ -93,7 +94,7 @@ def run_benchmark(variants: dict, out_dir, backends, scenarios, data=None, **set
     log = print if run.progress else None
     portable = {name: executor.portable(artifact) for name, artifact in variants.items()}
     accuracy_dir = executor.store.local("accuracy")
-    clock = StageClock()
+    clock = run.clock or StageClock()
     refs = reference_accuracy(variants, eval_requests, accuracy_dir, run.teacher, log,
                               scored=score_references(executor, portable, eval_requests, run.threads, log))
     clock.lap("reference scores")

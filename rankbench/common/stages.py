@@ -25,9 +25,5 @@ class StageClock:
         self._last = now
         return spent
 
-    def restart(self) -> None:
-        """Leave the time since the previous lap out (another clock timed it)."""
-        self._last = time.perf_counter()
-
     def describe(self) -> str:
         return ", ".join(f"{stage} {seconds:.0f} s" for stage, seconds in self.seconds.items())

@@ -182,9 +182,7 @@ def _run(exp, out_dir: Path, executor, retry_failed: bool, eval_users: int | Non
     notes = [f"experiment file: {exp.source}", users_note, f"executor: {executor.name}, store: {executor.store.url}",
              f"teacher training: {report['steps']} steps in {report['seconds']:.0f} s", *failures]
     variants = {"teacher": teacher, **variants}
-    results = measure(exp, variants, data, out_dir, notes, retry_failed, executor)
-    clock.seconds.update(results["run"].get("stage_seconds", {}))  # the runner timed its own stages
-    clock.restart()
+    results = measure(exp, variants, data, out_dir, notes, retry_failed, executor, clock)
     decide_and_report(exp, results, variants, data, out_dir, executor, clock)
     clock.lap("reports")
     write_results(out_dir / "results.json", results)
@@ -192,8 +190,10 @@ def _run(exp, out_dir: Path, executor, retry_failed: bool, eval_users: int | Non
     return results, failures
 
 
-def measure(exp, variants: dict, data, out_dir: Path, notes: list[str], retry_failed: bool, executor=None) -> dict:
-    """Every cell of the experiment (the tables go to the runner as written, variant filters included)."""
+def measure(exp, variants: dict, data, out_dir: Path, notes: list[str], retry_failed: bool, executor=None,
+            clock=None) -> dict:
+    """Every cell of the experiment (the tables go to the runner as written, variant filters included);
+    the runner laps its stages on `clock`, the run's StageClock."""
     from rankbench.bench.runner import run_benchmark
 
     return run_benchmark(variants, out_dir, exp.backends, exp.scenarios, data=data, threads=exp.run.threads,
@@ -201,7 +201,7 @@ def measure(exp, variants: dict, data, out_dir: Path, notes: list[str], retry_fa
                          timing=exp.timing, latency_requests=exp.run.latency_requests,
                          parity_requests=exp.run.parity_requests, run_name=exp.run.name,
                          experiment=exp.raw, notes=notes, retry_failed=retry_failed, progress=True,
-                         executor=executor)
+                         executor=executor, clock=clock)
 
 
 def decide_and_report(exp, results: dict, variants: dict, data, out_dir: Path, executor, clock=None) -> None:
