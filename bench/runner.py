@@ -62,7 +62,7 @@ class RunSettings:
     only_cached: bool = False  # measure nothing: gather finished cells (the others -> "failed")
     threads: int | None = None  # CPU threads for every backend and the tokenizer (None: the cores)
     executor: object = None  # a rankbench.bench.executors executor (None: local, store = out_dir)
-    clock: object = None  # a common.stages.StageClock the stages lap on (None: the runner's own)
+    clock: StageClock | None = None  # the run's clock, which the stages lap on (None: the runner's own)
 
     def __post_init__(self):
         for name in ("users", "latency_requests", "parity_requests", "threads"):

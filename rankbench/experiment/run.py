@@ -21,6 +21,8 @@ import dataclasses
 import time
 from pathlib import Path
 
+from rankbench.common.stages import StageClock
+
 ERRORS_LOG = "errors.log"
 EXIT_FAILURES = 1  # the run finished and wrote everything it could, but a variant or a cell failed
 
@@ -162,7 +164,6 @@ def run_experiment(path: str | Path, out: str | Path | None = None, retry_failed
 def _run(exp, out_dir: Path, executor, retry_failed: bool, eval_users: int | None) -> tuple[dict, list[str]]:
     """Teacher, variants, cells, decision and report; (results, build failures)."""
     from rankbench.bench.results import write_results
-    from rankbench.common.stages import StageClock
     from rankbench.models.data import load_data
     from rankbench.models.teacher import get_teacher
 
@@ -190,8 +191,8 @@ def _run(exp, out_dir: Path, executor, retry_failed: bool, eval_users: int | Non
     return results, failures
 
 
-def measure(exp, variants: dict, data, out_dir: Path, notes: list[str], retry_failed: bool, executor=None,
-            clock=None) -> dict:
+def measure(exp, variants: dict, data, out_dir: Path, notes: list[str], retry_failed: bool, executor,
+            clock: StageClock) -> dict:
     """Every cell of the experiment (the tables go to the runner as written, variant filters included);
     the runner laps its stages on `clock`, the run's StageClock."""
     from rankbench.bench.runner import run_benchmark
@@ -204,10 +205,11 @@ def measure(exp, variants: dict, data, out_dir: Path, notes: list[str], retry_fa
                          executor=executor, clock=clock)
 
 
-def decide_and_report(exp, results: dict, variants: dict, data, out_dir: Path, executor, clock=None) -> None:
+def decide_and_report(exp, results: dict, variants: dict, data, out_dir: Path, executor,
+                      clock: StageClock) -> None:
     """decision.json (with the choice and runner-up confirmed), report.html and summary.md next to
-    results.json (written by the runner; rewritten here with the confirmations and, given the run's
-    StageClock, its time by stage so far, which the report shows)."""
+    results.json (written by the runner; rewritten here with the confirmations and the run's time by
+    stage so far, which the report shows)."""
     from rankbench.bench.results import write_results
     from rankbench.reports.render import write_report
     from rankbench.reports.select import select, write_decision
@@ -216,9 +218,8 @@ def decide_and_report(exp, results: dict, variants: dict, data, out_dir: Path, e
     decision = select(results, exp.constraints)
     if decision.choice and exp.run.confirm_samples:
         results["confirmations"] = confirm(exp, results, decision, variants, data, executor)
-    if clock is not None:
-        clock.lap("confirmation")
-        results["run"]["stage_seconds"] = clock.seconds
+    clock.lap("confirmation")
+    results["run"]["stage_seconds"] = clock.seconds
     write_results(out_dir / "results.json", results)
     decision.confirmation = results.get("confirmations", [])
     write_decision(decision, out_dir, source)
